@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/sched.c - scheduler micro-benchmarks for gort.
+ *
+ * A benchmark, not a test: it measures and prints one line per result,
+ *
+ *	<name> <metric>=<value> [<key>=<value>...]
+ *
+ * where the first key=value is the result that bench/run-sched compares
+ * with bench/go/sched/main.go, which runs the same cases with the same
+ * counts on Go.  Lines starting with '#' are comments.  Times come from
+ * gort_nanotime() (CLOCK_MONOTONIC); timed cases run BENCH_ROUNDS rounds
+ * after one untimed warm-up round and report the median (min= is the best).
+ *
+ * spawn_join	default GOMAXPROCS.  gort_go() SPAWN_N goroutines that only
+ *		call gort_waitgroup_done(), then gort_waitgroup_wait().
+ *		ns_per_op = elapsed / SPAWN_N (spawn, run, exit and the join,
+ *		per goroutine).  cold= is the warm-up round, which also pays
+ *		for creating stacks that later rounds may find cached.
+ * yield	GOMAXPROCS=1.  Two goroutines each call gort_yield() YIELD_K
+ *		times; ns_per_op = elapsed / (2 * YIELD_K).  Go: Gosched().
+ * parkunpark_p1, parkunpark_p2
+ *		GOMAXPROCS=1 and 2.  Ping-pong between two goroutines over two
+ *		runtime semaphores: one side does release(a), acquire(b), the
+ *		other acquire(a), release(b).  ns_per_op = one round trip, i.e.
+ *		two parks and two unparks.  Go has no public semaphore; it
+ *		uses the standard equivalent, two unbuffered channels.
+ * rss_parked	default GOMAXPROCS.  Resident set size (/proc/self/statm
+ *		resident pages * page size) before starting RSS_N goroutines
+ *		that each park in gort_sema_acquire() on one shared semaphore,
+ *		and again once all of them are parked.  bytes_per_op = growth /
+ *		RSS_N: stack pages touched plus runtime bookkeeping.  Then all
+ *		are released and joined.  Freed stacks may be cached, which
+ *		would hide the cost from a later measurement in the same
+ *		process, so it runs first; bench/run-sched runs every case in
+ *		a fresh process anyway.
+ *
+ * Usage: sched [spawn_join|yield|parkunpark|rss_parked...]   (default: all)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gort.h>
+
+#define BENCH_ROUNDS	5
+#define SPAWN_N		100000
+#define YIELD_K		500000
+#define PINGPONG_K	100000
+#define RSS_N		100000
+
+static void die(const char *what, long err)
+{
+	fprintf(stderr, "sched: %s: %s\n", what, strerror((int)err));
+	exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts @v in place (so v[0] is then the minimum); returns the median. */
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void go(void (*fn)(void *arg), void *arg)
+{
+	int64_t id = gort_go(fn, arg);
+
+	if (id < 0)
+		die("gort_go", -id);
+}
+
+/* Sets GOMAXPROCS and returns the previous value. */
+static int set_procs(int n)
+{
+	int old = gort_maxprocs(n);
+
+	if (old < 0)
+		die("gort_maxprocs", -old);
+	return old;
+}
+
+/* ---- spawn_join ---- */
+
+static void spawn_fn(void *arg)
+{
+	gort_waitgroup_done(arg);
+}
+
+static double spawn_round(void)
+{
+	struct gort_waitgroup wg = GORT_WAITGROUP_INIT;
+	int64_t t0;
+	int i;
+
+	t0 = gort_nanotime();
+	gort_waitgroup_add(&wg, SPAWN_N);
+	for (i = 0; i < SPAWN_N; i++)
+		go(spawn_fn, &wg);
+	gort_waitgroup_wait(&wg);
+	return (double)(gort_nanotime() - t0) / SPAWN_N;
+}
+
+static void bench_spawn_join(void)
+{
+	double v[BENCH_ROUNDS], cold, med;
+	int r;
+
+	cold = spawn_round();
+	for (r = 0; r < BENCH_ROUNDS; r++)
+		v[r] = spawn_round();
+	med = median(v, BENCH_ROUNDS);
+	printf("spawn_join ns_per_op=%.1f min=%.1f cold=%.1f n=%d rounds=%d procs=%d\n",
+	       med, v[0], cold, SPAWN_N, BENCH_ROUNDS,
+	       gort_maxprocs(0));
+}
+
+/* ---- yield ---- */
+
+static void yield_fn(void *arg)
+{
+	int i;
+
+	for (i = 0; i < YIELD_K; i++)
+		gort_yield();
+	gort_waitgroup_done(arg);
+}
+
+static double yield_round(void)
+{
+	struct gort_waitgroup wg = GORT_WAITGROUP_INIT;
+	int64_t t0;
+
+	t0 = gort_nanotime();
+	gort_waitgroup_add(&wg, 2);
+	go(yield_fn, &wg);
+	go(yield_fn, &wg);
+	gort_waitgroup_wait(&wg);
+	return (double)(gort_nanotime() - t0) / (2.0 * YIELD_K);
+}
+
+static void bench_yield(void)
+{
+	double v[BENCH_ROUNDS], med;
+	int old, r;
+
+	old = set_procs(1);
+	yield_round();
+	for (r = 0; r < BENCH_ROUNDS; r++)
+		v[r] = yield_round();
+	med = median(v, BENCH_ROUNDS);
+	printf("yield ns_per_op=%.1f min=%.1f k=%d rounds=%d procs=%d\n",
+	       med, v[0], 2 * YIELD_K, BENCH_ROUNDS,
+	       gort_maxprocs(0));
+	set_procs(old);
+}
+
+/* ---- parkunpark ---- */
+
+struct pingpong {
+	uint32_t ping;
+	uint32_t pong;
+	struct gort_waitgroup wg;
+};
+
+static void pong_fn(void *arg)
+{
+	struct pingpong *pp = arg;
+	int i;
+
+	for (i = 0; i < PINGPONG_K; i++) {
+		gort_sema_acquire(&pp->ping);
+		gort_sema_release(&pp->pong);
+	}
+	gort_waitgroup_done(&pp->wg);
+}
+
+static double pingpong_round(void)
+{
+	struct pingpong pp = { 0, 0, GORT_WAITGROUP_INIT };
+	int64_t t0, t1;
+	int i;
+
+	gort_waitgroup_add(&pp.wg, 1);
+	go(pong_fn, &pp);
+	t0 = gort_nanotime();
+	for (i = 0; i < PINGPONG_K; i++) {
+		gort_sema_release(&pp.ping);
+		gort_sema_acquire(&pp.pong);
+	}
+	t1 = gort_nanotime();
+	gort_waitgroup_wait(&pp.wg);
+	return (double)(t1 - t0) / PINGPONG_K;
+}
+
+static void bench_parkunpark(void)
+{
+	double v[BENCH_ROUNDS], med;
+	int old, procs, r;
+
+	old = gort_maxprocs(0);
+	for (procs = 1; procs <= 2; procs++) {
+		set_procs(procs);
+		pingpong_round();
+		for (r = 0; r < BENCH_ROUNDS; r++)
+			v[r] = pingpong_round();
+		med = median(v, BENCH_ROUNDS);
+		printf("parkunpark_p%d ns_per_op=%.1f min=%.1f k=%d rounds=%d procs=%d prim=sema\n",
+		       procs, med, v[0], PINGPONG_K,
+		       BENCH_ROUNDS, gort_maxprocs(0));
+	}
+	set_procs(old);
+}
+
+/* ---- rss_parked ---- */
+
+/* Resident set size in bytes, from /proc/self/statm. */
+static long rss_bytes(void)
+{
+	char buf[128];
+	long size, resident;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("/proc/self/statm", errno);
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		die("/proc/self/statm", errno);
+	close(fd);
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld %ld", &size, &resident) != 2)
+		die("/proc/self/statm", EINVAL);
+	return resident * sysconf(_SC_PAGESIZE);
+}
+
+struct parked {
+	uint32_t sema;
+	int started;
+	struct gort_waitgroup wg;
+};
+
+static void parked_fn(void *arg)
+{
+	struct parked *p = arg;
+
+	__atomic_add_fetch(&p->started, 1, __ATOMIC_RELAXED);
+	gort_sema_acquire(&p->sema);
+	gort_waitgroup_done(&p->wg);
+}
+
+static void bench_rss_parked(void)
+{
+	struct parked p = { 0, 0, GORT_WAITGROUP_INIT };
+	long before, after;
+	int i;
+
+	before = rss_bytes();
+	gort_waitgroup_add(&p.wg, RSS_N);
+	for (i = 0; i < RSS_N; i++)
+		go(parked_fn, &p);
+	/* Every goroutine has run up to its acquire; let the last ones park. */
+	while (__atomic_load_n(&p.started, __ATOMIC_RELAXED) < RSS_N)
+		gort_sleep(1000000);
+	gort_sleep(10000000);
+	after = rss_bytes();
+	for (i = 0; i < RSS_N; i++)
+		gort_sema_release(&p.sema);
+	gort_waitgroup_wait(&p.wg);
+	printf("rss_parked bytes_per_op=%.1f before_kb=%ld after_kb=%ld n=%d procs=%d prim=sema\n",
+	       (double)(after - before) / RSS_N, before / 1024, after / 1024,
+	       RSS_N, gort_maxprocs(0));
+}
+
+/* ---- driver ---- */
+
+static const struct bench {
+	const char *name;
+	void (*fn)(void);
+} benches[] = {
+	/* rss_parked first: see the header comment */
+	{ "rss_parked", bench_rss_parked },
+	{ "spawn_join", bench_spawn_join },
+	{ "yield", bench_yield },
+	{ "parkunpark", bench_parkunpark },
+};
+#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
+
+struct args {
+	int run[NBENCH];
+};
+
+static int bench_main(void *arg)
+{
+	struct gort_sched_stats st = { .sz = sizeof(st) };
+	struct args *a = arg;
+	int i;
+
+	printf("# gort sched bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
+	       gort_num_cpu());
+	fflush(stdout);
+	for (i = 0; i < NBENCH; i++) {
+		if (!a->run[i])
+			continue;
+		benches[i].fn();
+		fflush(stdout);
+	}
+	if (gort_sched_stats(&st) == 0)
+		printf("# gort threads=%d idle_threads=%d steals=%llu handoffs=%llu guard_mode=%d\n",
+		       st.threads, st.idle_threads,
+		       (unsigned long long)st.steals,
+		       (unsigned long long)st.handoffs, st.guard_mode);
+	fflush(stdout);
+	return 0;
+}
+
+static void usage(void)
+{
+	int i;
+
+	fprintf(stderr, "usage: sched [bench...]\nbenches:");
+	for (i = 0; i < NBENCH; i++)
+		fprintf(stderr, " %s", benches[i].name);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { { 0 } };
+	int i, j, ret;
+
+	for (i = 1; i < argc; i++) {
+		for (j = 0; j < NBENCH; j++)
+			if (!strcmp(argv[i], benches[j].name))
+				break;
+		if (j == NBENCH)
+			usage();
+		a.run[j] = 1;
+	}
+	if (argc == 1)
+		for (j = 0; j < NBENCH; j++)
+			a.run[j] = 1;
+
+	ret = gort_main(bench_main, &a, NULL);
+	if (ret < 0)
+		die("gort_main", -ret);
+	return ret;
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * debug.c - options from the environment.
+ *
+ * GORT_DEBUG is a comma-separated list of name=value, as GODEBUG:
+ *   schedtrace=MS   print a SCHED line every MS milliseconds (sysmon)
+ *   scheddetail=1   with schedtrace, one more line per P
+ *   verbose=1       report which kernel assists are active at start-up
+ * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
+ * GORT_STACKSIZE (bytes, K/M suffix allowed).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct debugvars debug;
+
+static const struct {
+	const char *name;
+	int *val;
+} dbgvars[] = {
+	{ "schedtrace", &debug.schedtrace },
+	{ "scheddetail", &debug.scheddetail },
+	{ "verbose", &debug.verbose },
+};
+
+void parsedebugvars(void)
+{
+	const char *s = getenv("GORT_DEBUG");
+
+	while (s && *s) {
+		const char *eq = strchr(s, '='), *end = strchr(s, ',');
+		size_t i;
+
+		if (!end)
+			end = s + strlen(s);
+		if (eq && eq < end) {
+			for (i = 0; i < ARRAY_SIZE(dbgvars); i++) {
+				size_t n = strlen(dbgvars[i].name);
+
+				if ((size_t)(eq - s) == n && !strncmp(s, dbgvars[i].name, n))
+					*dbgvars[i].val = atoi(eq + 1);
+			}
+		}
+		s = *end ? end + 1 : end;
+	}
+}
+
+long envint(const char *name, long def)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return def;
+	v = strtol(s, &end, 10);
+	if (*end) {
+		printf_raw("gort: ignoring %s=%s: not a number\n", name, s);
+		return def;
+	}
+	return v;
+}
+
+size_t envsize(const char *name, size_t def)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return def;
+	v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end || v < 4096) {
+		printf_raw("gort: ignoring %s=%s: want a size >= 4096\n", name, s);
+		return def;
+	}
+	return (size_t)v;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gort.h - umbrella header for libgort, a Go-style runtime for C on Linux.
+ *
+ * Include this one header; the pieces live in gort/<area>.h.
+ */
+#ifndef GORT_H
+#define GORT_H
+
+#include <gort/version.h>
+#include <gort/sched.h>
+#include <gort/sync.h>
+
+#endif /* GORT_H */

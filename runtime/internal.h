@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the runtime's private types and cross-file functions.
+ *
+ * G, M, P and sched are plain C structs, compiled with -g, so BTF can be
+ * generated from the library's DWARF (pahole -J) for CO-RE eBPF programs.
+ * Field order is not ABI, but field names are what the eBPF tools read:
+ * rename with care.
+ *
+ * Lock order (a lock may only be taken while holding locks above it):
+ *
+ *	sched.lock
+ *	  p->timerlock
+ *	  sema root lock (semaroot.lock), cond list lock
+ *	    allglock, stack pool lock, sched.gflock
+ *
+ * No lock is ever held across a goroutine switch, except the one a parking
+ * goroutine passes to gopark(), which is released on g0 after the switch.
+ */
+#ifndef GORT_INTERNAL_H
+#define GORT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <gort.h>
+#include "arch.h"
+
+struct g;
+struct m;
+struct p;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORT_ASAN 1
+#endif
+#endif
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define __noreturn	__attribute__((noreturn))
+#define __cold		__attribute__((cold))
+#define __aligned(x)	__attribute__((aligned(x)))
+#define __export	__attribute__((visibility("default")))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define CACHELINE	64
+
+/*
+ * __probe marks a scheduler transition that eBPF tools attach uprobes to
+ * (Documentation/probes.rst).  It must stay a real, out-of-line, exported
+ * function with its documented signature: noinline, and on gcc noipa so
+ * that no .constprop/.isra clone takes the calls away from the symbol.
+ */
+#if defined(__clang__)
+#define __probe __attribute__((noinline, used, visibility("default")))
+#else
+#define __probe __attribute__((noipa, used, visibility("default")))
+#endif
+
+#define relaxed		memory_order_relaxed
+#define acquire		memory_order_acquire
+#define release		memory_order_release
+#define seq_cst		memory_order_seq_cst
+#define load_relaxed(p)		atomic_load_explicit(p, relaxed)
+#define load_acquire(p)		atomic_load_explicit(p, acquire)
+#define store_relaxed(p, v)	atomic_store_explicit(p, v, relaxed)
+#define store_release(p, v)	atomic_store_explicit(p, v, release)
+
+/* ---- lock.c: runtime locks and one-shot notes (futex based) ---- */
+
+/*
+ * struct lock - a short-held runtime mutex.  key: 0 free, 1 locked,
+ * 2 locked with sleepers.  Spins briefly, then sleeps on the futex.  Never
+ * held across a goroutine switch (except via gopark's unlock function).
+ */
+struct lock {
+	_Atomic uint32_t key;
+};
+
+void lock(struct lock *l);
+void unlock(struct lock *l);
+
+/* struct note - one-shot sleep/wakeup between threads (Go's note). */
+struct note {
+	_Atomic uint32_t key;
+};
+
+void noteclear(struct note *n);
+void notewakeup(struct note *n);
+void notesleep(struct note *n);
+/* Return: true if woken, false on timeout (ns < 0 = forever). */
+bool notetsleep(struct note *n, int64_t ns);
+
+int futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+void futexwakeup(_Atomic uint32_t *addr, int cnt);
+
+/* ---- os_linux.c: the OS boundary ---- */
+
+int64_t nanotime(void);
+int ncpu_available(void);
+void osyield(void);
+void usleep_ns(int64_t ns);
+pid_t gettid_raw(void);
+void *sysmap(size_t n);		/* anonymous, lazily committed; NULL on failure */
+void sysunmap(void *p, size_t n);
+uint32_t fastrand(void);
+size_t physpagesize(void);
+
+/* ---- debug.c: options from the environment ---- */
+
+struct debugvars {
+	int schedtrace;		/* ms between SCHED lines, 0 = off */
+	int scheddetail;
+	int verbose;		/* GORT_DEBUG=verbose=1: report kernel assists */
+};
+extern struct debugvars debug;
+
+void parsedebugvars(void);
+long envint(const char *name, long def);
+size_t envsize(const char *name, size_t def);
+
+/* ---- print.c / traceback.c: fatal errors and tracebacks ---- */
+
+void printf_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void throw(const char *msg) __noreturn __cold;
+void fatal(const char *msg) __noreturn __cold;
+void fatalf(const char *fmt, ...) __noreturn __cold __attribute__((format(printf, 1, 2)));
+void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp);
+bool symbolize(uintptr_t pc, const char **name, uintptr_t *off, const char **mod,
+	       uintptr_t *modoff);
+void signals_init(void);
+void signals_minit(struct m *mp);
+
+/* ---- the scheduler (proc.c) ---- */
+
+enum gstatus {
+	Gidle,		/* just allocated, not yet initialised */
+	Grunnable,	/* on a run queue, not running */
+	Grunning,	/* running user code, owns an M and a P */
+	Gsyscall,	/* in a blocking call, owns an M, maybe not a P */
+	Gwaiting,	/* parked; on some wait list, not on a run queue */
+	Gdead,		/* unused: on a free list */
+};
+
+/* Why a goroutine is parked.  Names are Go's where Go has one. */
+enum waitreason {
+	waitReasonZero,
+	waitReasonSleep,
+	waitReasonSemacquire,
+	waitReasonSyncMutexLock,
+	waitReasonSyncRWMutexRLock,
+	waitReasonSyncRWMutexLock,
+	waitReasonSyncCondWait,
+	waitReasonSyncWaitGroupWait,
+	waitReasonChanReceive,
+	waitReasonChanSend,
+	waitReasonSelect,
+	waitReasonIOWait,
+	waitReasonPreempted,
+	waitReasonGCWorkerIdle,
+	waitReasonMax,
+};
+extern const char *const waitreasonstrings[waitReasonMax];
+
+/*
+ * struct timer - one entry of a P's timer heap.  Owned by the P in @pp
+ * while in the heap (idx >= 0); all fields are under pp->timerlock then.
+ * @f runs on whichever M runs the P's timers, with no lock held.
+ */
+struct timer {
+	int64_t when;
+	int64_t period;		/* > 0: re-arm @period after @when */
+	void (*f)(void *arg, uint64_t seq);
+	void *arg;
+	uint64_t seq;
+	_Atomic(struct p *) pp;
+	int32_t idx;		/* heap index, -1 when not in a heap */
+};
+
+/*
+ * struct g - a goroutine.  Lives at the top of its own stack slot
+ * (stack.c), so a new goroutine's struct and first frames share one page.
+ * Gs are never freed: dead ones wait on free lists with their stacks.
+ */
+struct g {
+	struct gctx ctx;		/* saved sp; must stay first (asm) */
+	uintptr_t stack_lo;		/* usable stack [stack_lo, stack_hi) */
+	uintptr_t stack_hi;
+	uintptr_t guard_lo;		/* guard pages [guard_lo, stack_lo) */
+	size_t slot_size;		/* whole slot, guard included */
+	int64_t goid;
+	_Atomic uint32_t status;	/* enum gstatus */
+	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
+	_Atomic bool preempt;		/* asked to yield at the next gort call */
+	bool stack_clean;		/* stack pages below the top released */
+	int64_t waitsince;		/* nanotime() when parked */
+	struct g *schedlink;		/* run queue / free list link */
+	struct m *m;			/* M running it, NULL if not running */
+	void (*fn)(void *);
+	void *arg;
+	uintptr_t gopc;			/* pc of the gort_go() call */
+	int64_t parentgoid;
+	/* Parking: sema.c and sync.c wait lists. */
+	struct g *waitlink;
+	void *waitaddr;
+	uint32_t waitticket;
+	int64_t acquiretime;
+	bool ticket_handoff;		/* woken by a direct handoff */
+	bool timedout;
+	struct timer timer;		/* gort_sleep() and timed waits */
+#ifdef GORT_ASAN
+	void *asan_fake_stack;
+#endif
+};
+
+enum pstatus {
+	Pidle,
+	Prunning,
+	Psyscall,
+	Pgcstop,
+	Pdead,
+};
+
+#define RUNQ_SIZE 256
+#define GFREE_LOCAL_MAX 64
+
+/*
+ * struct p - a processor: the right to run Go code, with a local run
+ * queue.  runqhead/runqtail/runq is a single-producer (the owner),
+ * multi-consumer (stealers) lock-free ring; runnext is a CAS slot.
+ * Everything else is owned by the M holding the P.
+ */
+struct p {
+	int32_t id;
+	_Atomic uint32_t status;	/* enum pstatus */
+	struct p *link;			/* idle list, under sched.lock */
+	struct m *m;			/* owner, NULL when idle */
+	_Atomic uint32_t schedtick;	/* incremented on each schedule */
+	_Atomic uint32_t syscalltick;	/* incremented on each syscall */
+	struct {			/* sysmon's view, sysmon only */
+		uint32_t schedtick, syscalltick;
+		int64_t schedwhen, syscallwhen;
+	} sysmontick;
+
+	int64_t goidcache, goidcacheend;
+	int64_t ngoroutine;		/* goroutines created - exited here */
+
+	struct g *gfree;		/* dead Gs with default-size stacks */
+	int32_t gfreecnt;
+
+	struct lock timerlock;		/* guards timers */
+	struct timer **timers;		/* min-heap on when */
+	int32_t ntimers, ctimers;
+	_Atomic int64_t timer0when;	/* when of timers[0], 0 if none */
+
+	_Atomic uint32_t runqhead __aligned(CACHELINE);
+	_Atomic uint32_t runqtail;
+	_Atomic(struct g *) runnext;
+	struct g *runq[RUNQ_SIZE];
+} __aligned(CACHELINE);
+
+enum mafter {			/* what g0 does after a goroutine switches away */
+	mafterNone,
+	mafterPark,		/* gopark: status Gwaiting, call unlockf */
+	mafterYield,		/* gort_yield: to the global run queue */
+	mafterPreempt,		/* preempted: to the global run queue */
+	mafterExit,		/* goexit: free the G */
+	mafterSyscall,		/* exitsyscall found no P: queue the G */
+};
+
+/*
+ * struct m - an OS thread.  g0ctx is its scheduler context, running on
+ * the thread's own stack; user goroutines switch to it to reschedule.
+ */
+struct m {
+	struct gctx g0ctx;
+	int64_t id;
+	struct g *curg;
+	struct p *p;			/* attached P, NULL if none */
+	struct p *nextp;		/* P handed to this M by startm */
+	struct p *oldp;			/* P before a syscall */
+	struct m *schedlink;		/* idle list, under sched.lock */
+	struct m *alllink;
+	bool spinning;			/* looking for work, counted in nmspinning */
+	bool blocked;			/* asleep on park */
+	bool inherit;			/* next execute inherits the time slice */
+	struct g *resume;		/* run this G next (park cancelled) */
+	struct note park;
+	pid_t tid;
+	pthread_t thread;
+	uint32_t syscalltick;
+	int locks;			/* >0: inside the runtime, no preemption */
+	/* gopark's request, consumed on g0. */
+	enum mafter after;
+	bool (*waitunlockf)(struct g *gp, void *arg);
+	void *waitlock;
+	uint8_t waitreason;
+	uint64_t fastrand;
+	void *altstack;
+#ifdef GORT_ASAN
+	void *g0_fake_stack;
+	const void *g0_stack_bottom;
+	size_t g0_stack_size;
+#endif
+};
+
+/*
+ * struct schedt - global scheduler state.  Fields under lock are marked;
+ * the counters read by sysmon and stealers without the lock are atomic.
+ */
+struct schedt {
+	struct lock lock;
+	struct m *midle;		/* lock: idle Ms */
+	int32_t nmidle;			/* lock */
+	int32_t mnext;			/* lock: next M id, = Ms created */
+	int32_t nmsys;			/* lock: system threads (sysmon) */
+	struct p *pidle;		/* lock: idle Ps */
+	_Atomic int32_t npidle;
+	_Atomic int32_t nmspinning;
+	struct g *runqhead, *runqtail;	/* lock: global run queue */
+	_Atomic int32_t runqsize;
+	int64_t ngoroutine_dead;	/* lock: counts of destroyed Ps */
+
+	struct lock gflock;		/* dead Gs no P wanted: */
+	struct g *gfree;		/*   default stacks, still warm */
+	int32_t ngfree;
+	struct g **gcold;		/*   default stacks, released (array) */
+	size_t ngcold, capgcold;
+	struct g *gfree_custom;		/*   other stack sizes */
+
+	_Atomic int64_t goidgen;
+
+	/* Stop-the-world (gcwaiting) and sysmon. */
+	_Atomic uint32_t gcwaiting;
+	int32_t stopwait;		/* lock */
+	struct note stopnote;
+	_Atomic uint32_t sysmonwait;
+	struct note sysmonnote;
+	_Atomic int64_t pollUntil;	/* when the timer-sleeping M wakes */
+	struct m *timersleeper;		/* lock */
+	int32_t nsyscall;		/* lock: Ms in syscalls without a P */
+
+	_Atomic uint64_t nhandoff, nsteal, npreempt;
+	int64_t starttime;
+	bool started;
+	_Atomic bool exiting;		/* main returned: no deadlock checks */
+	struct note mainnote;
+	int mainret;
+};
+
+extern struct schedt sched;
+extern struct p *allp[GORT_MAXPROCS_LIMIT];
+extern _Atomic int32_t gomaxprocs;
+extern _Atomic(struct m *) allms;
+extern size_t default_stack_size;
+extern int ncpu;
+
+struct m *getm(void);
+static inline struct g *getg(void)
+{
+	struct m *mp = getm();
+
+	return mp ? mp->curg : NULL;
+}
+
+/* Park the current goroutine; @unlockf(gp, lock) runs on g0 after the
+ * switch and may return false to resume the goroutine at once. */
+void gopark(bool (*unlockf)(struct g *, void *), void *lock,
+	    enum waitreason reason);
+void goparkunlock(struct lock *l, enum waitreason reason);
+void goready(struct g *gp);
+void wakep(void);
+void goschedIfBusy(void);
+void preemptcheck(void);
+void stopTheWorld(const char *reason);
+void startTheWorld(void);
+
+/* Probe points: the scheduler transitions (Documentation/probes.rst). */
+void gort_sched_newproc(struct g *newg, struct g *parent, struct p *pp);
+void gort_sched_ready(struct g *gp, struct p *pp, bool next);
+void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp);
+void gort_sched_park(struct g *gp, uint32_t reason);
+void gort_sched_goexit(struct g *gp, struct p *pp);
+void gort_sched_handoffp(struct p *pp, struct m *from);
+void gort_sched_steal(struct p *pp, struct p *victim, uint32_t n);
+void gort_sched_stopm(struct m *mp);
+void gort_sched_startm(struct m *mp, struct p *pp, bool spinning);
+void gort_sched_preempt(struct g *gp, struct p *pp);
+void gort_sched_stw(const char *reason, uint32_t stop);
+
+/* ---- stack.c ---- */
+
+/*
+ * allgs: every G ever created, in an append-only chunked array that
+ * signal handlers may read without locks.  A G whose slot was released
+ * reads back as zeroes (status Gidle) until it is reused.
+ */
+size_t allglen(void);
+struct g *allgat(size_t i);
+#define for_each_g(i, gp) \
+	for (size_t i = 0, __n = allglen(); i < __n && ((gp) = allgat(i)); i++)
+
+size_t stack_slotsize(size_t stack_size);
+struct g *stackalloc_g(size_t stack_size);	/* new G with its stack */
+void stack_release(struct g *gp);	/* MADV_DONTNEED all of the slot */
+void stack_reinit(struct g *gp);	/* refill a released G's slot fields */
+bool stack_guard_contains(struct g *gp, uintptr_t addr);
+int stack_guard_mode(void);
+
+/* ---- time.c: per-P timer heaps ---- */
+
+void addtimer(struct timer *t);
+bool deltimer(struct timer *t);
+int64_t checktimers(struct p *pp, int64_t now, bool *ran);
+int64_t nexttimer(void);
+void movetimers(struct p *to, struct p *from);
+
+/* ---- sysmon.c ---- */
+
+void sysmon_start(void);
+void sysmon_wake(void);
+void schedtrace(bool detailed);
+
+/* ---- sema.c ---- */
+
+void semacquire1(uint32_t *addr, bool lifo, enum waitreason reason,
+		 int64_t timeout_ns, bool *acquired);
+void semrelease1(uint32_t *addr, bool handoff);
+
+#endif /* GORT_INTERNAL_H */

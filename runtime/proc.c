@@ -1,0 +1,1731 @@
+// SPDX-License-Identifier: MIT
+/*
+ * proc.c - the G/M/P scheduler, after Go's runtime/proc.go.
+ *
+ * G is a goroutine, M an OS thread, P a processor: the right to run
+ * goroutines, with a local run queue.  An M must hold a P to run a G;
+ * there are exactly GOMAXPROCS Ps, so at most GOMAXPROCS goroutines run at
+ * once, while any number of Ms may sit in blocking calls without a P.
+ *
+ * Each M loops on its own thread stack ("g0"): schedule() finds a G,
+ * execute() switches to it, and when the G parks, yields or exits it
+ * switches back to g0, which finishes the transition there (mloop).  So a
+ * goroutine's stack is never in use by two threads: a parked G becomes
+ * visible to wakers only after it has left its stack (gopark's unlockf
+ * runs on g0, after the switch).
+ *
+ * Finding work (findrunnable): local run queue (runnext first), the global
+ * queue (every 61st schedule too, for fairness), then stealing half of a
+ * random victim's queue.  An M looking for work is "spinning"; at most
+ * half the busy Ps' worth of Ms spin at once.  wakep() starts a spinning M
+ * when work appears and there is an idle P but no spinning M.
+ *
+ * Spinning -> non-spinning is the delicate step (Go's "delicate dance"):
+ * the M first releases its P and decrements nmspinning, then re-checks
+ * every run queue; a submitter first publishes the G, then reads
+ * nmspinning.  Both sides use sequentially consistent atomics, so either
+ * the M sees the G or the submitter sees no spinning M and wakes one.
+ *
+ * Invariants:
+ *   - a P is Prunning iff p->m != NULL and p->m->p == p;
+ *   - a P is on sched.pidle iff its status is Pidle;
+ *   - an M is on sched.midle iff it sleeps in stopm() with no P;
+ *   - nmspinning = number of Ms with m->spinning set;
+ *   - a G is Grunnable iff it is on exactly one run queue (or runnext, or
+ *     m->resume), Gwaiting iff some wait list or timer owns it.
+ *
+ * Lock order: see internal.h.  sched.lock guards the idle lists, the
+ * global run queue and stop-the-world bookkeeping.
+ *
+ * Alternatives rejected: ucontext (a sigprocmask syscall per switch);
+ * one thread per goroutine (no); a global run queue only (contention).
+ * Goroutines are not preempted by signals (Go >= 1.14 does): C code may
+ * hold libc locks anywhere, so preemption is cooperative at gort calls.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifdef GORT_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+struct schedt sched;
+struct p *allp[GORT_MAXPROCS_LIMIT];
+_Atomic int32_t gomaxprocs;
+_Atomic(struct m *) allms;
+int ncpu;
+
+static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
+static int newprocs;		/* pending GOMAXPROCS change, under STW */
+
+static void schedule(struct m *mp);
+static void stopm(struct m *mp);
+static void startm(struct p *pp, bool spinning);
+static void newm(struct p *pp, bool spinning);
+static void checkdead(void);
+
+/*
+ * getm() - the M running this code.  Out of line, with an asm barrier the
+ * compiler cannot see through, so the TLS address is recomputed at every
+ * call: a goroutine may resume on another thread after any park.
+ */
+__attribute__((noinline)) struct m *getm(void)
+{
+	__asm__ volatile("");
+	return tls_m;
+}
+
+/* ---- ASan fiber annotations: no-ops without ASan ---- */
+
+static inline void asan_enter_g(struct m *mp, struct g *gp)
+{
+#ifdef GORT_ASAN
+	__sanitizer_start_switch_fiber(&mp->g0_fake_stack, (void *)gp->stack_lo,
+				       gp->stack_hi - gp->stack_lo);
+#else
+	(void)mp, (void)gp;
+#endif
+}
+
+static inline void asan_back_on_g0(struct m *mp)
+{
+#ifdef GORT_ASAN
+	__sanitizer_finish_switch_fiber(mp->g0_fake_stack, NULL, NULL);
+#else
+	(void)mp;
+#endif
+}
+
+static inline void asan_leave_g(struct m *mp, struct g *gp, bool dying)
+{
+#ifdef GORT_ASAN
+	__sanitizer_start_switch_fiber(dying ? NULL : &gp->asan_fake_stack,
+				       mp->g0_stack_bottom, mp->g0_stack_size);
+#else
+	(void)mp, (void)gp, (void)dying;
+#endif
+}
+
+static inline void asan_back_on_g(struct g *gp)
+{
+#ifdef GORT_ASAN
+	__sanitizer_finish_switch_fiber(gp->asan_fake_stack, NULL, NULL);
+#else
+	(void)gp;
+#endif
+}
+
+/* ---- run queues ---- */
+
+static inline bool runqempty(struct p *pp)
+{
+	/*
+	 * runqput kicks runnext to the tail between its two stores, so read
+	 * tail, runnext, then check tail did not move (Go's runqempty).
+	 */
+	for (;;) {
+		uint32_t head = atomic_load(&pp->runqhead);
+		uint32_t tail = atomic_load(&pp->runqtail);
+		struct g *next = atomic_load(&pp->runnext);
+
+		if (tail == atomic_load(&pp->runqtail))
+			return head == tail && !next;
+	}
+}
+
+static void globrunqput(struct g *gp)
+{
+	gp->schedlink = NULL;
+	if (sched.runqtail)
+		sched.runqtail->schedlink = gp;
+	else
+		sched.runqhead = gp;
+	sched.runqtail = gp;
+	atomic_fetch_add(&sched.runqsize, 1);
+}
+
+static void globrunqputbatch(struct g *head, struct g *tail, int32_t n)
+{
+	tail->schedlink = NULL;
+	if (sched.runqtail)
+		sched.runqtail->schedlink = head;
+	else
+		sched.runqhead = head;
+	sched.runqtail = tail;
+	atomic_fetch_add(&sched.runqsize, n);
+}
+
+static struct g *globrunqpop(void)
+{
+	struct g *gp = sched.runqhead;
+
+	if (gp) {
+		sched.runqhead = gp->schedlink;
+		if (!sched.runqhead)
+			sched.runqtail = NULL;
+		atomic_fetch_sub(&sched.runqsize, 1);
+	}
+	return gp;
+}
+
+/* Move half the local queue and @gp to the global queue.  Owner only. */
+static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
+{
+	struct g *batch[RUNQ_SIZE / 2 + 1];
+	uint32_t n = (t - h) / 2, i;
+
+	if (n != RUNQ_SIZE / 2)
+		throw("runqputslow: queue is not full");
+	for (i = 0; i < n; i++)
+		batch[i] = load_relaxed((_Atomic(struct g *) *)&pp->runq[(h + i) % RUNQ_SIZE]);
+	/* release: pairs with the acquire load of runqhead by stealers. */
+	if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
+						     release, relaxed))
+		return false;
+	batch[n] = gp;
+	for (i = 0; i < n; i++)
+		batch[i]->schedlink = batch[i + 1];
+	lock(&sched.lock);
+	globrunqputbatch(batch[0], batch[n], (int32_t)n + 1);
+	unlock(&sched.lock);
+	return true;
+}
+
+/*
+ * runqput() - put @gp on @pp's local queue; with @next, in the runnext
+ * slot, kicking the previous runnext G to the tail.  Owner only.
+ */
+static void runqput(struct p *pp, struct g *gp, bool next)
+{
+	uint32_t h, t;
+
+	if (next) {
+		struct g *old = atomic_exchange(&pp->runnext, gp);
+
+		if (!old)
+			return;
+		gp = old;
+	}
+	for (;;) {
+		/* acquire: a stealer's consumption of slots before head. */
+		h = load_acquire(&pp->runqhead);
+		t = load_relaxed(&pp->runqtail);
+		if (t - h < RUNQ_SIZE) {
+			store_relaxed((_Atomic(struct g *) *)&pp->runq[t % RUNQ_SIZE], gp);
+			/* release: the slot is written before it is published. */
+			store_release(&pp->runqtail, t + 1);
+			return;
+		}
+		if (runqputslow(pp, gp, h, t))
+			return;
+	}
+}
+
+/* runqget() - next G of @pp's local queue; owner only. */
+static struct g *runqget(struct p *pp, bool *inherit)
+{
+	struct g *next = atomic_load(&pp->runnext);
+
+	/* Only the owner clears runnext; stealers CAS it too. */
+	if (next && atomic_compare_exchange_strong(&pp->runnext, &next, NULL)) {
+		*inherit = true;
+		return next;
+	}
+	*inherit = false;
+	for (;;) {
+		uint32_t h = load_acquire(&pp->runqhead);
+		uint32_t t = load_relaxed(&pp->runqtail);
+		struct g *gp;
+
+		if (t == h)
+			return NULL;
+		gp = load_relaxed((_Atomic(struct g *) *)&pp->runq[h % RUNQ_SIZE]);
+		if (atomic_compare_exchange_weak_explicit(&pp->runqhead, &h, h + 1,
+							  release, relaxed))
+			return gp;
+	}
+}
+
+/*
+ * runqgrab() - copy half of @pp's queue into @batch starting at
+ * @batchhead; with @stealnext, take runnext when the queue is empty.
+ */
+static uint32_t runqgrab(struct p *pp, struct g **batch, uint32_t batchhead,
+			 bool stealnext)
+{
+	for (;;) {
+		uint32_t h = load_acquire(&pp->runqhead);
+		uint32_t t = load_acquire(&pp->runqtail);
+		uint32_t n = t - h, i;
+
+		n = n - n / 2;
+		if (n == 0) {
+			struct g *next;
+
+			if (!stealnext)
+				return 0;
+			next = atomic_load(&pp->runnext);
+			if (!next)
+				return 0;
+			/*
+			 * The owner may be about to run it (it just readied it
+			 * and is switching); back off a little first, as Go
+			 * does, so a ping-pong pair is not split apart.
+			 */
+			if (load_relaxed(&pp->status) == Prunning)
+				usleep_ns(3000);
+			if (!atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
+				continue;
+			store_relaxed((_Atomic(struct g *) *)&batch[batchhead % RUNQ_SIZE], next);
+			return 1;
+		}
+		if (n > RUNQ_SIZE / 2)
+			continue;	/* read inconsistent h and t */
+		for (i = 0; i < n; i++) {
+			struct g *gp = load_relaxed((_Atomic(struct g *) *)&pp->runq[(h + i) % RUNQ_SIZE]);
+
+			store_relaxed((_Atomic(struct g *) *)&batch[(batchhead + i) % RUNQ_SIZE], gp);
+		}
+		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
+							    release, relaxed))
+			return n;
+	}
+}
+
+/**
+ * gort_sched_steal() - probe point: @pp stole @n goroutines from @victim
+ * and is about to run one of them.
+ */
+__probe void gort_sched_steal(struct p *pp, struct p *victim, uint32_t n)
+{
+	(void)pp, (void)victim, (void)n;
+	atomic_fetch_add_explicit(&sched.nsteal, 1, relaxed);
+}
+
+/* runqsteal() - steal half of @victim's queue into @pp's; returns one. */
+static struct g *runqsteal(struct p *pp, struct p *victim, bool stealnext)
+{
+	uint32_t t = load_relaxed(&pp->runqtail);
+	uint32_t n = runqgrab(victim, pp->runq, t, stealnext), h;
+	struct g *gp;
+
+	if (n == 0)
+		return NULL;
+	gort_sched_steal(pp, victim, n);
+	n--;
+	gp = load_relaxed((_Atomic(struct g *) *)&pp->runq[(t + n) % RUNQ_SIZE]);
+	if (n == 0)
+		return gp;
+	h = load_acquire(&pp->runqhead);
+	if (t - h + n >= RUNQ_SIZE)
+		throw("runqsteal: runq overflow");
+	store_release(&pp->runqtail, t + n);
+	return gp;
+}
+
+/* globrunqget() - take a fair share of the global queue; sched.lock held. */
+static struct g *globrunqget(struct p *pp, int32_t max)
+{
+	int32_t n = atomic_load(&sched.runqsize), procs = atomic_load(&gomaxprocs);
+	struct g *gp;
+
+	if (n == 0)
+		return NULL;
+	n = n / procs + 1;
+	if (n > atomic_load(&sched.runqsize))
+		n = atomic_load(&sched.runqsize);
+	if (max > 0 && n > max)
+		n = max;
+	if (n > RUNQ_SIZE / 2)
+		n = RUNQ_SIZE / 2;
+	gp = globrunqpop();
+	while (--n > 0)
+		runqput(pp, globrunqpop(), false);
+	return gp;
+}
+
+/* ---- Ps and Ms ---- */
+
+/* pidleput/pidleget: sched.lock held. */
+static void pidleput(struct p *pp)
+{
+	if (!runqempty(pp))
+		throw("pidleput: P has non-empty run queue");
+	atomic_store(&pp->status, Pidle);
+	pp->m = NULL;
+	pp->link = sched.pidle;
+	sched.pidle = pp;
+	atomic_fetch_add(&sched.npidle, 1);
+}
+
+static struct p *pidleget(void)
+{
+	struct p *pp = sched.pidle;
+
+	if (pp) {
+		sched.pidle = pp->link;
+		atomic_fetch_sub(&sched.npidle, 1);
+		/* A P leaves the idle list: sysmon must watch again. */
+		if (atomic_load(&sched.sysmonwait))
+			sysmon_wake();
+	}
+	return pp;
+}
+
+/* mput/mget: sched.lock held. */
+static void mput(struct m *mp)
+{
+	mp->schedlink = sched.midle;
+	sched.midle = mp;
+	sched.nmidle++;
+	checkdead();
+}
+
+static struct m *mget(void)
+{
+	struct m *mp = sched.midle;
+
+	if (mp) {
+		sched.midle = mp->schedlink;
+		sched.nmidle--;
+	}
+	return mp;
+}
+
+/* Remove @mp from the idle list if it is still there; sched.lock held. */
+static bool mremove(struct m *mp)
+{
+	struct m **pm;
+
+	for (pm = &sched.midle; *pm; pm = &(*pm)->schedlink) {
+		if (*pm == mp) {
+			*pm = mp->schedlink;
+			sched.nmidle--;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void acquirep(struct m *mp, struct p *pp)
+{
+	if (mp->p || pp->m)
+		throw("acquirep: invalid P state");
+	mp->p = pp;
+	pp->m = mp;
+	atomic_store(&pp->status, Prunning);
+}
+
+static struct p *releasep(struct m *mp)
+{
+	struct p *pp = mp->p;
+
+	if (!pp || pp->m != mp || atomic_load(&pp->status) != Prunning)
+		throw("releasep: invalid P state");
+	mp->p = NULL;
+	pp->m = NULL;
+	atomic_store(&pp->status, Pidle);
+	return pp;
+}
+
+/**
+ * gort_sched_stopm() - probe point: @mp has no work and goes to sleep.
+ */
+__probe void gort_sched_stopm(struct m *mp)
+{
+	mp->blocked = true;
+	notesleep(&mp->park);
+	noteclear(&mp->park);
+	mp->blocked = false;
+}
+
+/* stopm() - put @mp to sleep until startm() hands it a P. */
+static void stopm(struct m *mp)
+{
+	if (mp->p)
+		throw("stopm holding p");
+	if (mp->spinning)
+		throw("stopm spinning");
+	lock(&sched.lock);
+	mput(mp);
+	unlock(&sched.lock);
+	gort_sched_stopm(mp);
+	acquirep(mp, mp->nextp);
+	mp->nextp = NULL;
+}
+
+/*
+ * stopm_until() - like stopm(), but wake at @when (a timer is due) even
+ * without being handed a P.  Returns with a P, or without one on timeout.
+ */
+static void stopm_until(struct m *mp, int64_t when)
+{
+	int64_t now = nanotime();
+	bool woken;
+
+	lock(&sched.lock);
+	mput(mp);
+	if (!atomic_load(&sched.pollUntil) || when < atomic_load(&sched.pollUntil))
+		atomic_store(&sched.pollUntil, when);
+	unlock(&sched.lock);
+
+	mp->blocked = true;
+	woken = notetsleep(&mp->park, when > now ? when - now : 0);
+	mp->blocked = false;
+
+	lock(&sched.lock);
+	if (atomic_load(&sched.pollUntil) == when)
+		atomic_store(&sched.pollUntil, 0);
+	if (!woken && !mremove(mp))
+		woken = true;		/* a startm() raced with the timeout */
+	unlock(&sched.lock);
+	if (woken) {
+		notesleep(&mp->park);
+		noteclear(&mp->park);
+		acquirep(mp, mp->nextp);
+		mp->nextp = NULL;
+	}
+}
+
+/**
+ * gort_sched_startm() - probe point: wake (or create) an M to run @pp;
+ * @spinning: it starts out looking for work.
+ */
+__probe void gort_sched_startm(struct m *mp, struct p *pp, bool spinning)
+{
+	mp->spinning = spinning;
+	mp->nextp = pp;
+	notewakeup(&mp->park);
+}
+
+/*
+ * startm() - run @pp (an idle P if NULL) on an idle or new M.  If
+ * @spinning, the caller already incremented nmspinning for it.
+ */
+static void startm(struct p *pp, bool spinning)
+{
+	struct m *nmp;
+
+	lock(&sched.lock);
+	if (!pp) {
+		pp = pidleget();
+		if (!pp) {
+			unlock(&sched.lock);
+			if (spinning && atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+				throw("startm: negative nmspinning");
+			return;
+		}
+	}
+	nmp = mget();
+	unlock(&sched.lock);
+	if (!nmp) {
+		newm(pp, spinning);
+		return;
+	}
+	gort_sched_startm(nmp, pp, spinning);
+}
+
+/* wakep() - start a spinning M if there is an idle P and none spins. */
+void wakep(void)
+{
+	int32_t zero = 0;
+
+	if (atomic_load(&sched.npidle) == 0)
+		return;
+	/* Only one spinning M at a time from here: it wakes the next. */
+	if (atomic_load(&sched.nmspinning) != 0 ||
+	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+		return;
+	startm(NULL, true);
+}
+
+/* resetspinning() - the spinning M found work: maybe wake another. */
+static void resetspinning(struct m *mp)
+{
+	mp->spinning = false;
+	if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+		throw("resetspinning: negative nmspinning");
+	wakep();
+}
+
+/**
+ * gort_sched_handoffp() - probe point: P @pp, taken from @from (blocked
+ * in a syscall) by sysmon, or released by an M, is handed on.
+ */
+__probe void gort_sched_handoffp(struct p *pp, struct m *from)
+{
+	int32_t zero = 0;
+
+	(void)from;
+	if (!runqempty(pp) || atomic_load(&sched.runqsize)) {
+		startm(pp, false);
+		return;
+	}
+	/* No local work: still start a spinning M if nobody looks. */
+	if (atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) == 0 &&
+	    atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1)) {
+		startm(pp, true);
+		return;
+	}
+	lock(&sched.lock);
+	if (atomic_load(&sched.gcwaiting)) {
+		atomic_store(&pp->status, Pgcstop);
+		if (--sched.stopwait == 0)
+			notewakeup(&sched.stopnote);
+		unlock(&sched.lock);
+		return;
+	}
+	if (atomic_load(&sched.runqsize)) {
+		unlock(&sched.lock);
+		startm(pp, false);
+		return;
+	}
+	/* The last P with timers must be run by someone. */
+	if (atomic_load(&sched.npidle) == atomic_load(&gomaxprocs) - 1 &&
+	    atomic_load(&pp->timer0when)) {
+		unlock(&sched.lock);
+		startm(pp, false);
+		return;
+	}
+	pidleput(pp);
+	unlock(&sched.lock);
+}
+
+/* ---- M creation ---- */
+
+static void mloop(struct m *mp) __noreturn;
+
+static void *mstart(void *arg)
+{
+	struct m *mp = arg;
+	sigset_t none;
+
+	tls_m = mp;
+	mp->tid = gettid_raw();
+	mp->fastrand = ((uint64_t)mp->id << 32 | (uint32_t)nanotime()) | 1;
+#ifdef GORT_ASAN
+	{
+		pthread_attr_t a;
+		void *addr;
+		size_t size;
+
+		pthread_getattr_np(pthread_self(), &a);
+		pthread_attr_getstack(&a, &addr, &size);
+		pthread_attr_destroy(&a);
+		mp->g0_stack_bottom = addr;
+		mp->g0_stack_size = size;
+	}
+#endif
+	signals_minit(mp);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	if (mp->nextp) {
+		acquirep(mp, mp->nextp);
+		mp->nextp = NULL;
+	}
+	mloop(mp);
+}
+
+static void newm(struct p *pp, bool spinning)
+{
+	struct m *mp = calloc(1, sizeof(*mp));
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	if (!mp)
+		throw("newm: out of memory");
+	lock(&sched.lock);
+	mp->id = sched.mnext++;
+	unlock(&sched.lock);
+	mp->nextp = pp;
+	mp->spinning = spinning;
+	mp->alllink = atomic_load(&allms);
+	while (!atomic_compare_exchange_weak(&allms, &mp->alllink, mp))
+		;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Start with signals blocked; mstart unblocks after sigaltstack. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&mp->thread, &attr, mstart, mp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		fatalf("newm: pthread_create failed: %s", strerror(err));
+}
+
+/* ---- goroutine transitions ---- */
+
+/**
+ * gort_sched_ready() - probe point: @gp becomes runnable on @pp (NULL: the
+ * global queue, when readied from outside the runtime); @next: it goes in
+ * runnext and runs before the rest of the queue.
+ */
+__probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
+{
+	uint32_t old = Gwaiting;
+
+	if (!atomic_compare_exchange_strong(&gp->status, &old, Grunnable))
+		throw("goready: bad g status");
+	if (pp) {
+		runqput(pp, gp, next);
+	} else {
+		lock(&sched.lock);
+		globrunqput(gp);
+		unlock(&sched.lock);
+	}
+	wakep();
+}
+
+void goready(struct g *gp)
+{
+	struct m *mp = getm();
+
+	gort_sched_ready(gp, mp ? mp->p : NULL, true);
+}
+
+/**
+ * gort_sched_execute() - probe point: @gp starts (or resumes) running on
+ * @mp holding @pp.  Returns on g0 when @gp switches away.
+ */
+__probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
+{
+	(void)pp;
+	mp->curg = gp;
+	gp->m = mp;
+	atomic_store_explicit(&gp->status, Grunning, relaxed);
+	asan_enter_g(mp, gp);
+	gort_ctx_switch(&mp->g0ctx, &gp->ctx);
+	asan_back_on_g0(mp);
+}
+
+/* mcall() - switch from the current G to g0, which does @what. */
+static void mcall(struct m *mp, enum mafter what)
+{
+	struct g *gp = mp->curg;
+
+	mp->after = what;
+	asan_leave_g(mp, gp, what == mafterExit);
+	gort_ctx_switch(&gp->ctx, &mp->g0ctx);
+	/* Resumed, perhaps on another M: do not reuse @mp. */
+	asan_back_on_g(gp);
+}
+
+void gopark(bool (*unlockf)(struct g *, void *), void *lk, enum waitreason reason)
+{
+	struct m *mp = getm();
+
+	if (!mp || !mp->curg)
+		fatal("gort: blocking call outside a goroutine");
+	if (mp->locks)
+		throw("gopark: holding locks");
+	mp->waitunlockf = unlockf;
+	mp->waitlock = lk;
+	mp->waitreason = (uint8_t)reason;
+	mcall(mp, mafterPark);
+}
+
+static bool parkunlock_c(struct g *gp, void *lk)
+{
+	(void)gp;
+	unlock(lk);
+	return true;
+}
+
+void goparkunlock(struct lock *l, enum waitreason reason)
+{
+	gopark(parkunlock_c, l, reason);
+}
+
+/**
+ * gort_sched_park() - probe point: @gp parks for @reason (enum
+ * waitreason; names in Documentation/probes.rst).  Runs on g0.
+ */
+__probe void gort_sched_park(struct g *gp, uint32_t reason)
+{
+	struct m *mp = gp->m;
+	bool (*fn)(struct g *, void *) = mp->waitunlockf;
+
+	gp->waitreason = (uint8_t)reason;
+	gp->waitsince = nanotime();
+	gp->m = NULL;
+	mp->curg = NULL;
+	/*
+	 * Gwaiting before the unlock: a waker that finds gp in the wait list
+	 * (under that lock) must see it parked.
+	 */
+	atomic_store(&gp->status, Gwaiting);
+	mp->waitunlockf = NULL;
+	if (fn && !fn(gp, mp->waitlock)) {
+		/* Park cancelled: resume gp at once. */
+		atomic_store(&gp->status, Grunnable);
+		mp->resume = gp;
+	}
+}
+
+/**
+ * gort_sched_preempt() - probe point: @gp, flagged by sysmon or by a
+ * stop-the-world, yields @pp at a gort call.  Runs on g0.
+ */
+__probe void gort_sched_preempt(struct g *gp, struct p *pp)
+{
+	(void)pp;
+	atomic_store(&gp->status, Grunnable);
+	lock(&sched.lock);
+	globrunqput(gp);
+	unlock(&sched.lock);
+}
+
+/**
+ * gort_sched_goexit() - probe point: @gp exited; its G and stack go to
+ * @pp's free list.  Runs on g0.
+ */
+__probe void gort_sched_goexit(struct g *gp, struct p *pp)
+{
+	atomic_store(&gp->status, Gdead);
+	gp->m = NULL;
+	gp->fn = NULL;
+	gp->arg = NULL;
+	gp->preempt = false;
+	pp->ngoroutine--;
+	if (gp->slot_size != stack_slotsize(default_stack_size)) {
+		lock(&sched.gflock);
+		gp->schedlink = sched.gfree_custom;
+		sched.gfree_custom = gp;
+		unlock(&sched.gflock);
+		return;
+	}
+	gp->schedlink = pp->gfree;
+	pp->gfree = gp;
+	if (++pp->gfreecnt >= GFREE_LOCAL_MAX) {
+		/* Keep half here, warm; the rest goes global for sysmon to trim. */
+		struct g *head = NULL, *tail = NULL;
+		int32_t n = 0;
+
+		while (pp->gfreecnt > GFREE_LOCAL_MAX / 2) {
+			struct g *g1 = pp->gfree;
+
+			pp->gfree = g1->schedlink;
+			pp->gfreecnt--;
+			g1->schedlink = head;
+			head = g1;
+			if (!tail)
+				tail = g1;
+			n++;
+		}
+		lock(&sched.gflock);
+		tail->schedlink = sched.gfree;
+		sched.gfree = head;
+		sched.ngfree += n;
+		unlock(&sched.gflock);
+	}
+}
+
+/* gfget() - a dead G with a default-size stack, or NULL. */
+static struct g *gfget(struct p *pp)
+{
+	struct g *gp;
+
+	if (!pp->gfree && (sched.gfree || sched.ngcold)) {
+		int32_t n = 0;
+
+		lock(&sched.gflock);
+		while (n < GFREE_LOCAL_MAX / 2 && sched.gfree) {
+			gp = sched.gfree;
+			sched.gfree = gp->schedlink;
+			sched.ngfree--;
+			gp->schedlink = pp->gfree;
+			pp->gfree = gp;
+			n++;
+		}
+		/* Released slots come back zeroed: rebuild their fields. */
+		while (n < GFREE_LOCAL_MAX / 2 && sched.ngcold) {
+			gp = sched.gcold[--sched.ngcold];
+			stack_reinit(gp);
+			gp->schedlink = pp->gfree;
+			pp->gfree = gp;
+			n++;
+		}
+		unlock(&sched.gflock);
+		pp->gfreecnt += n;
+	}
+	gp = pp->gfree;
+	if (gp) {
+		pp->gfree = gp->schedlink;
+		pp->gfreecnt--;
+	}
+	return gp;
+}
+
+/* A dead G with a custom stack size, or NULL. */
+static struct g *gfget_sized(size_t stack_size)
+{
+	struct g **pg, *gp = NULL;
+	size_t slot = stack_slotsize(stack_size);
+
+	lock(&sched.gflock);
+	for (pg = &sched.gfree_custom; *pg; pg = &(*pg)->schedlink) {
+		if ((*pg)->slot_size == slot) {
+			gp = *pg;
+			*pg = gp->schedlink;
+			break;
+		}
+	}
+	unlock(&sched.gflock);
+	return gp;
+}
+
+static void goexit1(void) __noreturn;
+
+static void gostart(void *arg)
+{
+	struct g *gp = arg;
+
+	asan_back_on_g(gp);
+	gp->fn(gp->arg);
+	goexit1();
+}
+
+static void badexit(void)
+{
+	throw("goroutine returned past its start frame");
+}
+
+static void goexit1(void)
+{
+	struct m *mp = getm();
+
+	mcall(mp, mafterExit);
+	throw("goexit1: dead goroutine resumed");
+}
+
+__export void gort_exit(void)
+{
+	struct m *mp = getm();
+
+	if (!mp || !mp->curg)
+		fatal("gort_exit: not on a goroutine");
+	goexit1();
+}
+
+/**
+ * gort_sched_newproc() - probe point: @newg was created by @parent (NULL
+ * for the main goroutine) and is being put on @pp's run queue.
+ */
+__probe void gort_sched_newproc(struct g *newg, struct g *parent, struct p *pp)
+{
+	(void)parent;
+	runqput(pp, newg, true);
+}
+
+static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
+		       uintptr_t pc, struct p *pp, struct g *parent)
+{
+	struct g *gp = NULL;
+
+	if (stack_size == default_stack_size)
+		gp = gfget(pp);
+	else
+		gp = gfget_sized(stack_size);
+	if (!gp) {
+		gp = stackalloc_g(stack_size);
+		if (!gp)
+			return -ENOMEM;
+	}
+	if (pp->goidcache == pp->goidcacheend) {
+		/* Batches of 16 keep goidgen off the hot path. */
+		pp->goidcache = atomic_fetch_add(&sched.goidgen, 16) + 1;
+		pp->goidcacheend = pp->goidcache + 16;
+	}
+	gp->goid = pp->goidcache++;
+	gp->fn = fn;
+	gp->arg = arg;
+	gp->gopc = pc;
+	gp->parentgoid = parent ? parent->goid : 0;
+	gp->waitreason = 0;
+	gp->preempt = false;
+	gctx_init(&gp->ctx, gp->stack_hi, gostart, gp, badexit);
+	pp->ngoroutine++;
+	atomic_store_explicit(&gp->status, Grunnable, relaxed);
+	gort_sched_newproc(gp, parent, pp);
+	return gp->goid;
+}
+
+static int64_t go_common(void (*fn)(void *), void *arg, size_t stack_size, uintptr_t pc)
+{
+	struct m *mp = getm();
+	int64_t id;
+
+	if (!mp || !mp->curg)
+		fatal("gort_go: not on a goroutine (start the runtime with gort_main)");
+	if (!fn)
+		fatal("go of nil func value");
+	mp->locks++;
+	id = newproc(fn, arg, stack_size, pc, mp->p, mp->curg);
+	mp->locks--;
+	if (id > 0 && atomic_load(&sched.npidle))
+		wakep();
+	return id;
+}
+
+__export int64_t gort_go(void (*fn)(void *), void *arg)
+{
+	return go_common(fn, arg, default_stack_size,
+			 (uintptr_t)__builtin_return_address(0));
+}
+
+__export int64_t gort_go_opts(void (*fn)(void *), void *arg,
+			      const struct gort_go_opts *opts)
+{
+	size_t sz = default_stack_size;
+
+	if (opts) {
+		if (opts->sz < sizeof(size_t) || opts->sz > sizeof(*opts))
+			return -EINVAL;
+		if (opts->sz > offsetof(struct gort_go_opts, stack_size) && opts->stack_size)
+			sz = (opts->stack_size + physpagesize() - 1) & ~(physpagesize() - 1);
+	}
+	return go_common(fn, arg, sz, (uintptr_t)__builtin_return_address(0));
+}
+
+/* ---- yielding and preemption ---- */
+
+__export void gort_yield(void)
+{
+	struct m *mp = getm();
+
+	if (!mp || !mp->curg)
+		return;
+	mcall(mp, mafterYield);
+}
+
+void preemptcheck(void)
+{
+	struct m *mp = getm();
+	struct g *gp = mp ? mp->curg : NULL;
+
+	if (gp && unlikely(atomic_load_explicit(&gp->preempt, relaxed)) && !mp->locks) {
+		gp->preempt = false;
+		mcall(mp, mafterPreempt);
+	}
+}
+
+__export void gort_maybe_yield(void)
+{
+	preemptcheck();
+}
+
+/* ---- finding work ---- */
+
+/* stealwork() - try to steal from every other P, in random order. */
+static struct g *stealwork(struct p *pp, int64_t now, bool *rantimers)
+{
+	int32_t procs = atomic_load(&gomaxprocs);
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		bool last = i == 3;
+		uint32_t start = fastrand() % (uint32_t)procs;
+		int32_t j;
+
+		for (j = 0; j < procs; j++) {
+			struct p *p2 = allp[(start + (uint32_t)j) % (uint32_t)procs];
+			struct g *gp;
+
+			if (p2 == pp)
+				continue;
+			if (atomic_load(&sched.gcwaiting))
+				return NULL;
+			/* Last round: run the victim's due timers too. */
+			if (last && atomic_load(&p2->timer0when) &&
+			    atomic_load(&p2->timer0when) <= now) {
+				bool ran = false;
+
+				checktimers(p2, now, &ran);
+				if (ran) {
+					*rantimers = true;
+					if ((gp = runqget(pp, &(bool){0})))
+						return gp;
+				}
+			}
+			if (atomic_load(&p2->status) == Pidle)
+				continue;
+			gp = runqsteal(pp, p2, last);
+			if (gp)
+				return gp;
+		}
+	}
+	return NULL;
+}
+
+static void gcstopm(struct m *mp)
+{
+	struct p *pp;
+
+	if (mp->spinning) {
+		mp->spinning = false;
+		if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+			throw("gcstopm: negative nmspinning");
+	}
+	pp = releasep(mp);
+	lock(&sched.lock);
+	atomic_store(&pp->status, Pgcstop);
+	if (--sched.stopwait == 0)
+		notewakeup(&sched.stopnote);
+	unlock(&sched.lock);
+	stopm(mp);
+}
+
+/* findrunnable() - a runnable G; sleeps until there is one. */
+static struct g *findrunnable(struct m *mp, bool *inherit)
+{
+	struct p *pp;
+	struct g *gp;
+	int64_t now, next;
+	bool ran, wasspinning;
+	int32_t i, procs;
+
+top:
+	pp = mp->p;
+	if (atomic_load(&sched.gcwaiting)) {
+		gcstopm(mp);
+		goto top;
+	}
+	now = nanotime();
+	checktimers(pp, now, &ran);
+
+	if ((gp = runqget(pp, inherit)))
+		return gp;
+	if (atomic_load(&sched.runqsize)) {
+		lock(&sched.lock);
+		gp = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		if (gp) {
+			*inherit = false;
+			return gp;
+		}
+	}
+
+	/* Limit spinning Ms to half the busy Ps: stealing burns CPU. */
+	procs = atomic_load(&gomaxprocs);
+	if (mp->spinning ||
+	    2 * atomic_load(&sched.nmspinning) < procs - atomic_load(&sched.npidle)) {
+		if (!mp->spinning) {
+			mp->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+		}
+		ran = false;
+		gp = stealwork(pp, now, &ran);
+		if (gp) {
+			*inherit = false;
+			return gp;
+		}
+		if (ran)
+			goto top;
+	}
+
+	/* Nothing: give up the P. */
+	lock(&sched.lock);
+	if (atomic_load(&sched.gcwaiting)) {
+		unlock(&sched.lock);
+		goto top;
+	}
+	if (atomic_load(&sched.runqsize)) {
+		gp = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		*inherit = false;
+		return gp;
+	}
+	releasep(mp);
+	pidleput(pp);
+	unlock(&sched.lock);
+
+	wasspinning = mp->spinning;
+	if (mp->spinning) {
+		mp->spinning = false;
+		if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+			throw("findrunnable: negative nmspinning");
+		/* The delicate dance: re-check after dropping nmspinning. */
+		for (i = 0; i < procs; i++) {
+			if (!runqempty(allp[i])) {
+				lock(&sched.lock);
+				pp = pidleget();
+				unlock(&sched.lock);
+				if (pp) {
+					acquirep(mp, pp);
+					mp->spinning = true;
+					atomic_fetch_add(&sched.nmspinning, 1);
+					goto top;
+				}
+				break;
+			}
+		}
+	}
+	(void)wasspinning;
+
+	next = nexttimer();
+	if (next) {
+		stopm_until(mp, next);
+		if (!mp->p) {
+			lock(&sched.lock);
+			pp = pidleget();
+			unlock(&sched.lock);
+			if (pp)
+				acquirep(mp, pp);
+			else
+				stopm(mp);
+		}
+	} else {
+		stopm(mp);
+	}
+	goto top;
+}
+
+/* schedule() - pick the next G for @mp; leaves it in mp->resume. */
+static void schedule(struct m *mp)
+{
+	struct p *pp;
+	struct g *gp = NULL;
+	bool inherit = false;
+
+	if (mp->resume) {
+		/* A cancelled park resumes at once, in the same time slice. */
+		mp->inherit = true;
+		return;
+	}
+top:
+	pp = mp->p;
+	if (atomic_load(&sched.gcwaiting)) {
+		gcstopm(mp);
+		goto top;
+	}
+	if (atomic_load(&pp->timer0when))
+		checktimers(pp, nanotime(), &(bool){0});
+	/* Every 61st tick, check the global queue so it cannot starve. */
+	if (load_relaxed(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize) > 0) {
+		lock(&sched.lock);
+		gp = globrunqget(pp, 1);
+		unlock(&sched.lock);
+	}
+	if (!gp)
+		gp = runqget(pp, &inherit);
+	if (!gp)
+		gp = findrunnable(mp, &inherit);
+	if (mp->spinning)
+		resetspinning(mp);
+	mp->resume = gp;
+	mp->inherit = inherit;
+}
+
+static void mloop(struct m *mp)
+{
+	for (;;) {
+		struct g *gp;
+		struct p *pp;
+
+		if (!mp->p)
+			stopm(mp);
+		schedule(mp);
+		gp = mp->resume;
+		mp->resume = NULL;
+		pp = mp->p;
+		if (!mp->inherit)
+			atomic_store_explicit(&pp->schedtick,
+					      load_relaxed(&pp->schedtick) + 1, relaxed);
+		gort_sched_execute(gp, mp, pp);
+
+		/* Back on g0: finish what the goroutine asked for. */
+		gp = mp->curg;
+		switch (mp->after) {
+		case mafterPark:
+			gort_sched_park(gp, mp->waitreason);
+			break;
+		case mafterYield:
+		case mafterPreempt:
+			mp->curg = NULL;
+			gp->m = NULL;
+			if (mp->after == mafterPreempt)
+				gort_sched_preempt(gp, mp->p);
+			else {
+				atomic_store(&gp->status, Grunnable);
+				lock(&sched.lock);
+				globrunqput(gp);
+				unlock(&sched.lock);
+			}
+			break;
+		case mafterExit:
+			mp->curg = NULL;
+			gort_sched_goexit(gp, mp->p);
+			break;
+		case mafterSyscall:
+			mp->curg = NULL;
+			gp->m = NULL;
+			atomic_store(&gp->status, Grunnable);
+			lock(&sched.lock);
+			pp = pidleget();
+			if (!pp)
+				globrunqput(gp);
+			unlock(&sched.lock);
+			if (pp) {
+				acquirep(mp, pp);
+				mp->resume = gp;
+			}
+			break;
+		default:
+			throw("mloop: bad after");
+		}
+		mp->after = mafterNone;
+	}
+}
+
+/* ---- system calls ---- */
+
+static __attribute__((noinline)) int get_errno(void)
+{
+	__asm__ volatile("");
+	return errno;
+}
+
+static __attribute__((noinline)) void set_errno(int e)
+{
+	__asm__ volatile("");
+	errno = e;
+}
+
+__export void gort_syscall_enter(void)
+{
+	struct m *mp = getm();
+	struct p *pp;
+
+	if (!mp || !mp->curg)
+		return;
+	pp = mp->p;
+	mp->syscalltick = load_relaxed(&pp->syscalltick);
+	atomic_store(&mp->curg->status, Gsyscall);
+	pp->m = NULL;
+	mp->oldp = pp;
+	mp->p = NULL;
+	/* From here sysmon may take pp (Psyscall -> Pidle) at any time. */
+	atomic_store(&pp->status, Psyscall);
+	if (atomic_load(&sched.sysmonwait))
+		sysmon_wake();
+	if (atomic_load(&sched.gcwaiting)) {
+		uint32_t s = Psyscall;
+
+		lock(&sched.lock);
+		if (atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
+			atomic_fetch_add(&pp->syscalltick, 1);
+			if (--sched.stopwait == 0)
+				notewakeup(&sched.stopnote);
+		}
+		unlock(&sched.lock);
+	}
+}
+
+static bool exitsyscallfast(struct m *mp, struct p *oldp)
+{
+	uint32_t s = Psyscall;
+	struct p *pp;
+
+	if (atomic_load(&sched.gcwaiting))
+		return false;
+	if (oldp && atomic_compare_exchange_strong(&oldp->status, &s, Pidle)) {
+		acquirep(mp, oldp);
+		atomic_fetch_add(&oldp->syscalltick, 1);
+		return true;
+	}
+	if (atomic_load(&sched.npidle)) {
+		lock(&sched.lock);
+		pp = pidleget();
+		unlock(&sched.lock);
+		if (pp) {
+			acquirep(mp, pp);
+			return true;
+		}
+	}
+	return false;
+}
+
+__export void gort_syscall_exit(void)
+{
+	int e = get_errno();
+	struct m *mp = getm();
+	struct p *oldp;
+
+	if (!mp || !mp->curg)
+		return;
+	oldp = mp->oldp;
+	mp->oldp = NULL;
+	if (exitsyscallfast(mp, oldp)) {
+		atomic_store(&mp->curg->status, Grunning);
+		preemptcheck();
+		set_errno(e);
+		return;
+	}
+	/* No P: queue this G and let g0 find something else to do. */
+	mcall(mp, mafterSyscall);
+	set_errno(e);
+}
+
+/* ---- stop the world ---- */
+
+static void preemptall(void)
+{
+	int32_t i, procs = atomic_load(&gomaxprocs);
+
+	for (i = 0; i < procs; i++) {
+		struct p *pp = allp[i];
+		struct m *mp = pp->m;
+		struct g *gp;
+
+		if (atomic_load(&pp->status) != Prunning || !mp)
+			continue;
+		gp = mp->curg;
+		if (gp)
+			atomic_store(&gp->preempt, true);
+	}
+}
+
+/**
+ * gort_sched_stw() - probe point: the world stops (@stop = 1) or starts
+ * again (@stop = 0) for @reason.
+ */
+__probe void gort_sched_stw(const char *reason, uint32_t stop)
+{
+	(void)reason, (void)stop;
+}
+
+/*
+ * stopTheWorld() - stop every P but the caller's.  Goroutines running
+ * user code stop at their next gort call; Ps in syscalls are taken
+ * without waiting for the call to return.
+ */
+void stopTheWorld(const char *reason)
+{
+	struct m *mp = getm();
+	int32_t i, procs;
+	struct p *pp;
+	bool wait;
+
+	if (!mp || !mp->p)
+		fatal("stopTheWorld: not on a goroutine");
+	mp->locks++;
+	gort_sched_stw(reason, 1);
+	lock(&sched.lock);
+	procs = atomic_load(&gomaxprocs);
+	sched.stopwait = procs;
+	noteclear(&sched.stopnote);
+	atomic_store(&sched.gcwaiting, 1);
+	preemptall();
+	atomic_store(&mp->p->status, Pgcstop);
+	sched.stopwait--;
+	for (i = 0; i < procs; i++) {
+		uint32_t s = Psyscall;
+
+		pp = allp[i];
+		if (atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
+			atomic_fetch_add(&pp->syscalltick, 1);
+			sched.stopwait--;
+		}
+	}
+	while ((pp = pidleget())) {
+		atomic_store(&pp->status, Pgcstop);
+		sched.stopwait--;
+	}
+	wait = sched.stopwait > 0;
+	unlock(&sched.lock);
+	if (wait) {
+		/* Keep preempting: a G may have started since preemptall. */
+		while (!notetsleep(&sched.stopnote, 100 * 1000))
+			preemptall();
+	}
+	if (sched.stopwait != 0)
+		throw("stopTheWorld: not stopped");
+}
+
+/* procresize() - set the number of Ps; sched.lock held, world stopped.
+ * Returns the Ps that have local work (linked by ->link). */
+static struct p *procresize(int32_t nprocs)
+{
+	int32_t old = atomic_load(&gomaxprocs), i;
+	struct m *mp = getm();
+	struct p *runnable = NULL;
+
+	for (i = 0; i < nprocs; i++) {
+		if (!allp[i]) {
+			struct p *pp = aligned_alloc(CACHELINE, sizeof(*pp));
+
+			if (!pp)
+				throw("procresize: out of memory");
+			memset(pp, 0, sizeof(*pp));
+			pp->id = i;
+			pp->status = Pgcstop;
+			allp[i] = pp;
+		}
+		if (atomic_load(&allp[i]->status) == Pdead)
+			atomic_store(&allp[i]->status, Pgcstop);
+	}
+	/* Destroy Ps beyond nprocs: their work moves to the survivors. */
+	for (i = nprocs; i < old; i++) {
+		struct p *pp = allp[i];
+		struct g *gp;
+		bool inh;
+
+		while ((gp = runqget(pp, &inh)))
+			globrunqput(gp);
+		movetimers(allp[0], pp);
+		sched.ngoroutine_dead += pp->ngoroutine;
+		pp->ngoroutine = 0;
+		if (pp->gfree) {
+			struct g *t = pp->gfree;
+
+			while (t->schedlink)
+				t = t->schedlink;
+			lock(&sched.gflock);
+			t->schedlink = sched.gfree;
+			sched.gfree = pp->gfree;
+			sched.ngfree += pp->gfreecnt;
+			unlock(&sched.gflock);
+			pp->gfree = NULL;
+			pp->gfreecnt = 0;
+		}
+		if (mp && mp->p == pp) {
+			mp->p = NULL;
+			pp->m = NULL;
+		}
+		atomic_store(&pp->status, Pdead);
+	}
+	atomic_store(&gomaxprocs, nprocs);
+	if (mp && mp->curg) {
+		if (!mp->p) {
+			mp->p = allp[0];
+			allp[0]->m = mp;
+		}
+		atomic_store(&mp->p->status, Prunning);
+	}
+	sched.pidle = NULL;
+	atomic_store(&sched.npidle, 0);
+	for (i = nprocs - 1; i >= 0; i--) {
+		struct p *pp = allp[i];
+
+		if (mp && mp->p == pp)
+			continue;
+		pp->m = NULL;
+		if (runqempty(pp)) {
+			pidleput(pp);
+		} else {
+			atomic_store(&pp->status, Pidle);
+			pp->link = runnable;
+			runnable = pp;
+		}
+	}
+	return runnable;
+}
+
+void startTheWorld(void)
+{
+	struct m *mp = getm();
+	struct p *runnable, *pp;
+
+	lock(&sched.lock);
+	runnable = procresize(newprocs ? newprocs : atomic_load(&gomaxprocs));
+	newprocs = 0;
+	atomic_store(&sched.gcwaiting, 0);
+	if (atomic_load(&sched.sysmonwait))
+		sysmon_wake();
+	unlock(&sched.lock);
+	while ((pp = runnable)) {
+		runnable = pp->link;
+		startm(pp, false);
+	}
+	gort_sched_stw("", 0);
+	wakep();
+	mp->locks--;
+}
+
+__export int gort_maxprocs(int n)
+{
+	int32_t prev = atomic_load(&gomaxprocs);
+
+	if (n > GORT_MAXPROCS_LIMIT)
+		return -EINVAL;
+	if (n <= 0 || n == prev)
+		return prev;
+	stopTheWorld("GOMAXPROCS");
+	newprocs = n;
+	startTheWorld();
+	return prev;
+}
+
+/* ---- deadlock detection ---- */
+
+/*
+ * checkdead() - called with sched.lock held whenever an M goes idle: if
+ * no M runs or sits in a syscall, nothing can ever wake the goroutines.
+ */
+static void checkdead(void)
+{
+	int32_t run = sched.mnext - sched.nmidle;
+	int32_t i, nwaiting = 0;
+	struct g *gp;
+
+	if (run > 0 || atomic_load(&sched.exiting) || !sched.started)
+		return;
+	if (run < 0)
+		throw("checkdead: inconsistent counts");
+	/* A pending timer will wake somebody (checked first: it is cheap). */
+	for (i = 0; i < atomic_load(&gomaxprocs); i++)
+		if (atomic_load(&allp[i]->timer0when))
+			return;
+	for_each_g(k, gp) {
+		switch (atomic_load(&gp->status)) {
+		case Gwaiting:
+			nwaiting++;
+			break;
+		case Grunnable:
+		case Grunning:
+		case Gsyscall:
+			throw("checkdead: runnable g");
+		default:
+			break;
+		}
+	}
+	unlock(&sched.lock);
+	if (nwaiting == 0)
+		fatal("no goroutines (main called gort_exit) - deadlock!");
+	fatal("all goroutines are asleep - deadlock!");
+}
+
+/* ---- introspection ---- */
+
+__export int64_t gort_goid(void)
+{
+	struct g *gp = getg();
+
+	return gp ? gp->goid : 0;
+}
+
+__export int gort_num_goroutine(void)
+{
+	int64_t n = sched.ngoroutine_dead;
+	int32_t i;
+
+	for (i = 0; i < atomic_load(&gomaxprocs); i++)
+		n += *(volatile int64_t *)&allp[i]->ngoroutine;
+	return n < 0 ? 0 : (int)n;
+}
+
+__export int gort_sched_stats(struct gort_sched_stats *st)
+{
+	size_t sz;
+
+	if (!st || st->sz < sizeof(size_t))
+		return -EINVAL;
+	sz = st->sz < sizeof(*st) ? st->sz : sizeof(*st);
+	{
+		struct gort_sched_stats s = { .sz = sz };
+
+		s.handoffs = atomic_load(&sched.nhandoff);
+		s.steals = atomic_load(&sched.nsteal);
+		s.preempt_requests = atomic_load(&sched.npreempt);
+		s.threads = sched.mnext;
+		s.idle_threads = sched.nmidle;
+		s.guard_mode = stack_guard_mode();
+		memcpy(st, &s, sz);
+	}
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+struct mainarg {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static struct mainarg mainarg;
+
+static void runmain(void *unused)
+{
+	(void)unused;
+	sched.mainret = mainarg.fn(mainarg.arg);
+	/* As in Go, nobody waits for the other goroutines. */
+	atomic_store(&sched.exiting, true);
+	notewakeup(&sched.mainnote);
+}
+
+__export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opts)
+{
+	static _Atomic bool once;
+	size_t stack = 0, mainstack = 8 << 20, pg = physpagesize();
+	int procs = 0;
+	struct p *pp;
+	int64_t id;
+
+	if (!fn)
+		return -EINVAL;
+	if (opts) {
+		if (opts->sz < sizeof(size_t) || opts->sz > sizeof(*opts))
+			return -EINVAL;
+		if (opts->sz > offsetof(struct gort_opts, maxprocs))
+			procs = opts->maxprocs;
+		if (opts->sz > offsetof(struct gort_opts, stack_size))
+			stack = opts->stack_size;
+		if (opts->sz > offsetof(struct gort_opts, main_stack_size) &&
+		    opts->main_stack_size)
+			mainstack = opts->main_stack_size;
+		if (procs < 0 || procs > GORT_MAXPROCS_LIMIT)
+			return -EINVAL;
+	}
+	if (atomic_exchange(&once, true))
+		return -EBUSY;
+
+	parsedebugvars();
+	ncpu = ncpu_available();
+	if (!procs)
+		procs = (int)envint("GORT_MAXPROCS", 0);
+	if (procs <= 0)
+		procs = ncpu;
+	if (procs > GORT_MAXPROCS_LIMIT)
+		procs = GORT_MAXPROCS_LIMIT;
+	if (!stack)
+		stack = envsize("GORT_STACKSIZE", 256 << 10);
+	default_stack_size = (stack + pg - 1) & ~(pg - 1);
+	mainstack = (mainstack + pg - 1) & ~(pg - 1);
+
+	sched.starttime = nanotime();
+	signals_init();
+	noteclear(&sched.mainnote);
+	lock(&sched.lock);
+	procresize(procs);
+	pp = pidleget();
+	unlock(&sched.lock);
+
+	mainarg.fn = fn;
+	mainarg.arg = arg;
+	id = newproc(runmain, NULL, mainstack, (uintptr_t)fn, pp, NULL);
+	if (id < 0)
+		return (int)id;
+	sched.started = true;
+	sysmon_start();
+	newm(pp, false);
+
+	notesleep(&sched.mainnote);
+	return sched.mainret;
+}
+
+__export const char *gort_version(void)
+{
+#define STR2(x) #x
+#define STR(x) STR2(x)
+	return STR(GORT_MAJOR_VERSION) "." STR(GORT_MINOR_VERSION);
+}
