@@ -29,6 +29,7 @@ endif
 
 MAKEFLAGS += --no-print-directory
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 # ---- object lists ----

@@ -184,16 +184,17 @@ struct timer {
 };
 
 /*
- * struct g - a goroutine.  Lives at the top of its own stack slot
- * (stack.c), so a new goroutine's struct and first frames share one page.
- * Gs are never freed: dead ones wait on free lists with their stacks.
+ * struct g - a goroutine.  Gs are packed in slabs apart from their stacks
+ * (stack.c) and never freed: dead ones wait on free lists with their
+ * stacks.  ctx.sp == 0 means "never ran": execute() launches it on its
+ * empty stack.
  */
 struct g {
 	struct gctx ctx;		/* saved sp; must stay first (asm) */
 	uintptr_t stack_lo;		/* usable stack [stack_lo, stack_hi) */
 	uintptr_t stack_hi;
 	uintptr_t guard_lo;		/* guard pages [guard_lo, stack_lo) */
-	size_t slot_size;		/* whole slot, guard included */
+	size_t slot_size;		/* guard + stack */
 	int64_t goid;
 	_Atomic uint32_t status;	/* enum gstatus */
 	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
@@ -217,7 +218,7 @@ struct g {
 #ifdef GORT_ASAN
 	void *asan_fake_stack;
 #endif
-};
+} __aligned(CACHELINE);
 
 enum pstatus {
 	Pidle,
@@ -328,10 +329,10 @@ struct schedt {
 	int64_t ngoroutine_dead;	/* lock: counts of destroyed Ps */
 
 	struct lock gflock;		/* dead Gs no P wanted: */
-	struct g *gfree;		/*   default stacks, still warm */
+	struct g *gfree;		/*   default stacks, freed this second */
 	int32_t ngfree;
-	struct g **gcold;		/*   default stacks, released (array) */
-	size_t ngcold, capgcold;
+	struct g *gfree_old;		/*   ... unused for over a second */
+	struct g *gfree_cold;		/*   ... memory released (sysmon) */
 	struct g *gfree_custom;		/*   other stack sizes */
 
 	_Atomic int64_t goidgen;
@@ -398,8 +399,7 @@ void gort_sched_stw(const char *reason, uint32_t stop);
 
 /*
  * allgs: every G ever created, in an append-only chunked array that
- * signal handlers may read without locks.  A G whose slot was released
- * reads back as zeroes (status Gidle) until it is reused.
+ * signal handlers may read without locks.
  */
 size_t allglen(void);
 struct g *allgat(size_t i);
@@ -408,8 +408,7 @@ struct g *allgat(size_t i);
 
 size_t stack_slotsize(size_t stack_size);
 struct g *stackalloc_g(size_t stack_size);	/* new G with its stack */
-void stack_release(struct g *gp);	/* MADV_DONTNEED all of the slot */
-void stack_reinit(struct g *gp);	/* refill a released G's slot fields */
+void stack_release(struct g *gp);	/* MADV_DONTNEED the whole stack */
 bool stack_guard_contains(struct g *gp, uintptr_t addr);
 int stack_guard_mode(void);
 

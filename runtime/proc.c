@@ -82,6 +82,22 @@ __attribute__((noinline)) struct m *getm(void)
 	return tls_m;
 }
 
+/*
+ * opts_valid() - libbpf's OPTS_VALID: an options struct from a newer
+ * caller (sz > known) is fine if every byte we do not know is zero.
+ */
+static bool opts_valid(const void *opts, size_t sz, size_t known)
+{
+	size_t i;
+
+	if (sz < sizeof(size_t))
+		return false;
+	for (i = known; i < sz; i++)
+		if (((const char *)opts)[i])
+			return false;
+	return true;
+}
+
 /* ---- ASan fiber annotations: no-ops without ASan ---- */
 
 static inline void asan_enter_g(struct m *mp, struct g *gp)
@@ -601,6 +617,7 @@ __probe void gort_sched_handoffp(struct p *pp, struct m *from)
 /* ---- M creation ---- */
 
 static void mloop(struct m *mp) __noreturn;
+static void gostart(void *arg) __noreturn;
 
 static void *mstart(void *arg)
 {
@@ -704,7 +721,10 @@ __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
 	asan_enter_g(mp, gp);
-	gort_ctx_switch(&mp->g0ctx, &gp->ctx);
+	if (likely(gp->ctx.sp))
+		gort_ctx_switch(&mp->g0ctx, &gp->ctx);
+	else
+		gort_ctx_launch(&mp->g0ctx, gp->stack_hi & ~(uintptr_t)15, gostart, gp);
 	asan_back_on_g0(mp);
 }
 
@@ -835,7 +855,7 @@ static struct g *gfget(struct p *pp)
 {
 	struct g *gp;
 
-	if (!pp->gfree && (sched.gfree || sched.ngcold)) {
+	if (!pp->gfree && (sched.gfree || sched.gfree_old || sched.gfree_cold)) {
 		int32_t n = 0;
 
 		lock(&sched.gflock);
@@ -847,10 +867,17 @@ static struct g *gfget(struct p *pp)
 			pp->gfree = gp;
 			n++;
 		}
-		/* Released slots come back zeroed: rebuild their fields. */
-		while (n < GFREE_LOCAL_MAX / 2 && sched.ngcold) {
-			gp = sched.gcold[--sched.ngcold];
-			stack_reinit(gp);
+		while (n < GFREE_LOCAL_MAX / 2 && sched.gfree_old) {
+			gp = sched.gfree_old;
+			sched.gfree_old = gp->schedlink;
+			gp->schedlink = pp->gfree;
+			pp->gfree = gp;
+			n++;
+		}
+		/* Then those whose stacks sysmon released (cold, but fine). */
+		while (n < GFREE_LOCAL_MAX / 2 && sched.gfree_cold) {
+			gp = sched.gfree_cold;
+			sched.gfree_cold = gp->schedlink;
 			gp->schedlink = pp->gfree;
 			pp->gfree = gp;
 			n++;
@@ -893,11 +920,6 @@ static void gostart(void *arg)
 	asan_back_on_g(gp);
 	gp->fn(gp->arg);
 	goexit1();
-}
-
-static void badexit(void)
-{
-	throw("goroutine returned past its start frame");
 }
 
 static void goexit1(void)
@@ -953,7 +975,7 @@ static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	gp->parentgoid = parent ? parent->goid : 0;
 	gp->waitreason = 0;
 	gp->preempt = false;
-	gctx_init(&gp->ctx, gp->stack_hi, gostart, gp, badexit);
+	gp->ctx.sp = 0;		/* launched on its empty stack by execute */
 	pp->ngoroutine++;
 	atomic_store_explicit(&gp->status, Grunnable, relaxed);
 	gort_sched_newproc(gp, parent, pp);
@@ -989,7 +1011,7 @@ __export int64_t gort_go_opts(void (*fn)(void *), void *arg,
 	size_t sz = default_stack_size;
 
 	if (opts) {
-		if (opts->sz < sizeof(size_t) || opts->sz > sizeof(*opts))
+		if (!opts_valid(opts, opts->sz, sizeof(*opts)))
 			return -EINVAL;
 		if (opts->sz > offsetof(struct gort_go_opts, stack_size) && opts->stack_size)
 			sz = (opts->stack_size + physpagesize() - 1) & ~(physpagesize() - 1);
@@ -1674,7 +1696,7 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	if (!fn)
 		return -EINVAL;
 	if (opts) {
-		if (opts->sz < sizeof(size_t) || opts->sz > sizeof(*opts))
+		if (!opts_valid(opts, opts->sz, sizeof(*opts)))
 			return -EINVAL;
 		if (opts->sz > offsetof(struct gort_opts, maxprocs))
 			procs = opts->maxprocs;

@@ -1,31 +1,35 @@
 // SPDX-License-Identifier: MIT
 /*
- * stack.c - goroutine stacks: reserved big, committed lazily, guarded.
+ * stack.c - goroutine stacks (reserved big, committed lazily, guarded)
+ * and the G structs themselves.
  *
  * C code cannot have its stack moved (pointers into it are everywhere),
  * so unlike Go a goroutine gets a fixed-size stack up front.  It costs
  * address space, not memory: stacks are carved from large anonymous
  * MAP_NORESERVE reservations, and the kernel commits a page only when it
- * is first touched, so a new goroutine costs about one page of RSS.
+ * is first touched.  Creating a goroutine writes nothing to its stack
+ * (gort_ctx_launch starts it on the empty stack), so a goroutine that has
+ * run costs the stack pages it touched (usually one) plus its struct g.
  *
- * Slot layout (one per goroutine, default-size slots 64 to a chunk):
+ * Stack slot layout (default-size slots 64 to a chunk):
  *
- *	guard_lo        stack_lo                          stack_hi     slot end
- *	| guard (64 KiB) | stack, grows down <------------ | struct g |
+ *	guard_lo        stack_lo                                stack_hi
+ *	| guard (64 KiB) | stack, grows down <------------------ |
  *
- * struct g sits at the top of its own slot, so the G and the first stack
- * frames share one page.  The guard is installed with MADV_GUARD_INSTALL
- * (Linux 6.13), which marks page-table entries and does not split the VMA:
- * 100,000 goroutines stay one mapping per chunk, far below
- * vm.max_map_count.  Without it we fall back to mprotect(PROT_NONE), which
- * splits VMAs (two per stack); guard_mode() reports which is active.
- * A touch of the guard raises SIGSEGV, and signal.c turns it into the
- * fatal "stack overflow" with a traceback.
+ * The guard is installed with MADV_GUARD_INSTALL (Linux 6.13), which
+ * marks page-table entries and does not split the VMA: 100,000
+ * goroutines stay one mapping per chunk, far below vm.max_map_count.
+ * Without it we fall back to mprotect(PROT_NONE), which splits VMAs (two
+ * per stack); stack_guard_mode() reports which is active.  A touch of the
+ * guard raises SIGSEGV, and signal.c reports "stack overflow".
+ * Chunks are MADV_NOHUGEPAGE: a huge page would commit 2 MiB for the one
+ * page a small goroutine uses.
  *
- * Reuse: dead Gs keep their slot on free lists (proc.c); sysmon releases
- * the memory of slots that sat on the global free list with
- * MADV_DONTNEED (stack_release), which also zeroes the G; stack_reinit
- * rebuilds it from its address.
+ * struct g lives apart from its stack, densely packed in slabs, as in Go:
+ * the scheduler's queues walk Gs, and dense Gs share cache lines and TLB
+ * entries where one-G-per-page would miss on every step.  A G is never
+ * freed; a dead G keeps its stack on the free lists (proc.c) and sysmon
+ * releases the memory of stacks that stay unused (stack_release).
  *
  * allgs: an append-only array of chunks of G pointers.  Writers hold
  * allglock; readers (SIGQUIT dump, deadlock check) read allglen with
@@ -44,6 +48,7 @@
 
 #define GUARD_SIZE	(64 << 10)
 #define CHUNK_SLOTS	64
+#define GSLAB		256		/* Gs per slab */
 #define ALLG_CHUNK	4096
 #define ALLG_CHUNKS	4096		/* 16 M goroutines */
 
@@ -51,6 +56,7 @@ size_t default_stack_size = 256 << 10;
 
 static struct lock stacklock;
 static uintptr_t chunk_next, chunk_end;	/* stacklock: unused default slots */
+static struct g *gslab_next, *gslab_end;	/* stacklock: unused Gs */
 static int guard_mode;			/* 1 madvise guard, 2 mprotect */
 
 static struct lock allglock;
@@ -86,16 +92,11 @@ static void allgadd(struct g *gp)
 	unlock(&allglock);
 }
 
-static size_t gsize(void)
-{
-	return (sizeof(struct g) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
-}
-
 size_t stack_slotsize(size_t stack_size)
 {
 	size_t pg = physpagesize();
 
-	return GUARD_SIZE + ((stack_size + gsize() + pg - 1) & ~(pg - 1));
+	return GUARD_SIZE + ((stack_size + pg - 1) & ~(pg - 1));
 }
 
 int stack_guard_mode(void)
@@ -103,6 +104,7 @@ int stack_guard_mode(void)
 	return guard_mode;
 }
 
+/* stacklock held. */
 static int guard_install(uintptr_t lo)
 {
 	if (guard_mode != 2 && madvise((void *)lo, GUARD_SIZE, MADV_GUARD_INSTALL) == 0) {
@@ -117,79 +119,77 @@ static int guard_install(uintptr_t lo)
 	return mprotect((void *)lo, GUARD_SIZE, PROT_NONE) ? -ENOMEM : 0;
 }
 
-/* Lay out @gp's fields from the slot that starts at @base. */
-static struct g *slot_g(uintptr_t base, size_t slot, size_t stack_size)
+/* A new slot of @slot bytes, guard installed; stacklock held. */
+static uintptr_t slotalloc(size_t slot, bool dflt)
 {
-	struct g *gp = (struct g *)(base + slot - gsize());
+	uintptr_t base, c, i;
 
-	gp->guard_lo = base;
-	gp->stack_lo = base + GUARD_SIZE;
-	gp->stack_hi = (uintptr_t)gp;
-	gp->slot_size = slot;
-	(void)stack_size;
-	return gp;
+	if (!dflt) {
+		base = (uintptr_t)sysmap(slot);
+		if (base && guard_install(base)) {
+			sysunmap((void *)base, slot);
+			base = 0;
+		}
+		return base;
+	}
+	if (chunk_next == chunk_end) {
+		c = (uintptr_t)sysmap(slot * CHUNK_SLOTS);
+		if (!c)
+			return 0;
+		madvise((void *)c, slot * CHUNK_SLOTS, MADV_NOHUGEPAGE);
+		for (i = 0; i < CHUNK_SLOTS; i++)
+			if (guard_install(c + i * slot))
+				return 0;	/* VMA limit with mprotect */
+		chunk_next = c;
+		chunk_end = c + slot * CHUNK_SLOTS;
+	}
+	base = chunk_next;
+	chunk_next += slot;
+	return base;
 }
 
-void stack_reinit(struct g *gp)
+/* A zeroed G from the slab; stacklock held. */
+static struct g *galloc(void)
 {
-	size_t slot = stack_slotsize(default_stack_size);
-	uintptr_t base = (uintptr_t)gp + gsize() - slot;
-
-	slot_g(base, slot, default_stack_size);
+	if (gslab_next == gslab_end) {
+		gslab_next = sysmap(GSLAB * sizeof(struct g));
+		if (!gslab_next)
+			return NULL;
+		gslab_end = gslab_next + GSLAB;
+	}
+	return gslab_next++;
 }
 
+/* stackalloc_g() - a new G with a new stack of @stack_size bytes. */
 struct g *stackalloc_g(size_t stack_size)
 {
 	size_t slot = stack_slotsize(stack_size);
 	uintptr_t base;
 	struct g *gp;
 
-	if (stack_size == default_stack_size) {
-		lock(&stacklock);
-		if (chunk_next == chunk_end) {
-			uintptr_t c = (uintptr_t)sysmap(slot * CHUNK_SLOTS), i;
-
-			if (!c) {
-				unlock(&stacklock);
-				return NULL;
-			}
-			/* A huge page would commit 2 MiB for one goroutine. */
-			madvise((void *)c, slot * CHUNK_SLOTS, MADV_NOHUGEPAGE);
-			for (i = 0; i < CHUNK_SLOTS; i++) {
-				if (guard_install(c + i * slot)) {
-					unlock(&stacklock);
-					return NULL;	/* VMA limit with mprotect */
-				}
-			}
-			chunk_next = c;
-			chunk_end = c + slot * CHUNK_SLOTS;
-		}
-		base = chunk_next;
-		chunk_next += slot;
+	lock(&stacklock);
+	gp = galloc();
+	base = gp ? slotalloc(slot, stack_size == default_stack_size) : 0;
+	if (!base) {
+		/* The G stays for the next try; nothing else to undo. */
+		if (gp)
+			gslab_next--;
 		unlock(&stacklock);
-	} else {
-		base = (uintptr_t)sysmap(slot);
-		if (!base)
-			return NULL;
-		lock(&stacklock);
-		if (guard_install(base)) {
-			unlock(&stacklock);
-			sysunmap((void *)base, slot);
-			return NULL;
-		}
-		unlock(&stacklock);
+		return NULL;
 	}
-	gp = slot_g(base, slot, stack_size);
+	unlock(&stacklock);
+	gp->guard_lo = base;
+	gp->stack_lo = base + GUARD_SIZE;
+	gp->stack_hi = base + slot;
+	gp->slot_size = slot;
 	allgadd(gp);
 	return gp;
 }
 
+/* stack_release() - give a dead G's stack memory back to the kernel. */
 void stack_release(struct g *gp)
 {
-	uintptr_t lo = gp->stack_lo, hi = gp->guard_lo + gp->slot_size;
-
-	/* The G itself is in the range: it reads back as zeroes. */
-	madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	madvise((void *)gp->stack_lo, gp->stack_hi - gp->stack_lo, MADV_DONTNEED);
 }
 
 bool stack_guard_contains(struct g *gp, uintptr_t addr)

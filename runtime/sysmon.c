@@ -95,48 +95,37 @@ static uint32_t retake(int64_t now)
 	return n;
 }
 
-/* Release the stacks of dead Gs on the global warm list. */
+/*
+ * Release the stacks of dead Gs that no P has wanted for a whole second:
+ * each second, the Gs still on gfree_old have their stack memory given
+ * back (MADV_DONTNEED) and move to gfree_cold, and gfree becomes
+ * gfree_old.  Per-P free lists (<= 64 Gs each) always stay warm, and a
+ * burst of goroutines every few hundred milliseconds never re-faults.
+ */
 static void releasestacks(int64_t now)
 {
-	struct g *list, *gp;
-	size_t n = 0;
+	struct g *list, *gp, *tail = NULL;
 
-	if (now - lastrelease < 1000 * 1000 * 1000 || !sched.gfree)
+	if (now - lastrelease < 1000 * 1000 * 1000)
 		return;
 	lastrelease = now;
 	lock(&sched.gflock);
-	list = sched.gfree;
+	list = sched.gfree_old;
+	sched.gfree_old = sched.gfree;
 	sched.gfree = NULL;
 	sched.ngfree = 0;
 	unlock(&sched.gflock);
-	for (gp = list; gp; gp = gp->schedlink)
-		n++;
-	lock(&sched.gflock);
-	if (sched.ngcold + n > sched.capgcold) {
-		size_t c = (sched.ngcold + n) * 2;
-		struct g **a = sysmap(c * sizeof(*a));
-
-		if (!a) {
-			unlock(&sched.gflock);
-			throw("releasestacks: out of memory");
-		}
-		if (sched.gcold) {
-			for (size_t i = 0; i < sched.ngcold; i++)
-				a[i] = sched.gcold[i];
-			sysunmap(sched.gcold, sched.capgcold * sizeof(*a));
-		}
-		sched.gcold = a;
-		sched.capgcold = c;
-	}
-	unlock(&sched.gflock);
+	if (!list)
+		return;
 	/* madvise outside the lock; the list is private meanwhile. */
-	while ((gp = list)) {
-		list = gp->schedlink;
+	for (gp = list; gp; gp = gp->schedlink) {
 		stack_release(gp);
-		lock(&sched.gflock);
-		sched.gcold[sched.ngcold++] = gp;
-		unlock(&sched.gflock);
+		tail = gp;
 	}
+	lock(&sched.gflock);
+	tail->schedlink = sched.gfree_cold;
+	sched.gfree_cold = list;
+	unlock(&sched.gflock);
 }
 
 static void *sysmon(void *unused)
@@ -166,11 +155,20 @@ static void *sysmon(void *unused)
 			lock(&sched.lock);
 			if (atomic_load(&sched.gcwaiting) ||
 			    atomic_load(&sched.npidle) == atomic_load(&gomaxprocs)) {
+				bool pending = sched.gfree || sched.gfree_old;
+
 				noteclear(&sched.sysmonnote);
 				atomic_store(&sched.sysmonwait, 1);
 				unlock(&sched.lock);
-				releasestacks(now + 1000 * 1000 * 1000);
-				notesleep(&sched.sysmonnote);
+				/* Wake once a second while idle stacks wait for release. */
+				if (!notetsleep(&sched.sysmonnote, pending ? 1000 * 1000 * 1000 : -1)) {
+					uint32_t one = 1;
+
+					/* Lost the race with a waker: take its wakeup. */
+					if (!atomic_compare_exchange_strong(&sched.sysmonwait, &one, 0))
+						notesleep(&sched.sysmonnote);
+					releasestacks(nanotime());
+				}
 				idle = 0;
 				delay = 20 * 1000;
 				continue;

@@ -170,7 +170,9 @@ void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp)
 		if (st == Gwaiting || st == Grunnable) {
 			struct gctx_frame *f = (struct gctx_frame *)gp->ctx.sp;
 
-			if (gp->ctx.sp >= gp->stack_lo && gp->ctx.sp + sizeof(*f) <= gp->stack_hi)
+			if (!gp->ctx.sp)
+				printf_raw("\tnot started yet\n");
+			else if (gp->ctx.sp >= gp->stack_lo && gp->ctx.sp + sizeof(*f) <= gp->stack_hi)
 				traceback1(f->pc, f->rbp, gp->stack_lo, gp->stack_hi);
 		} else {
 			printf_raw("\tgoroutine running on other thread; stack unavailable\n");

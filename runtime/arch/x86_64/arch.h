@@ -32,31 +32,12 @@ struct gctx_frame {
 /* Save the current context into @from and resume @to. */
 void gort_ctx_switch(struct gctx *from, struct gctx *to);
 
-/* First code a new goroutine runs: calls r12(r13), then r14 (exit). */
-void gort_ctx_start(void);
-
-/* Build @ctx so that switching to it calls fn(arg) on the stack ending
- * at @top, then exitfn(), which must not return. */
-static inline void gctx_init(struct gctx *ctx, uintptr_t top,
-			     void (*fn)(void *), void *arg, void (*exitfn)(void))
-{
-	struct gctx_frame *f;
-	uintptr_t sp = top & ~(uintptr_t)15;
-
-	/* gort_ctx_start is entered by ret with rsp 16-byte aligned. */
-	sp -= sizeof(*f);
-	f = (struct gctx_frame *)sp;
-	__asm__ volatile("stmxcsr %0; fnstcw %1" : "=m"(f->mxcsr), "=m"(f->fpucw));
-	f->pad = 0;
-	f->r15 = 0;
-	f->r14 = (uintptr_t)exitfn;
-	f->r13 = (uintptr_t)arg;
-	f->r12 = (uintptr_t)fn;
-	f->rbx = 0;
-	f->rbp = 0;		/* ends the frame-pointer chain */
-	f->pc = (uintptr_t)gort_ctx_start;
-	ctx->sp = sp;
-}
+/*
+ * Save the current context into @from, then call fn(arg) on a fresh stack
+ * whose top is @top (16-byte aligned).  fn must never return.  A new
+ * goroutine starts this way, so creating one writes nothing to its stack.
+ */
+void gort_ctx_launch(struct gctx *from, uintptr_t top, void (*fn)(void *), void *arg);
 
 static inline void cpu_relax(void)
 {

@@ -6,7 +6,7 @@
  *   Pushes the callee-saved registers and FP control state on the current
  *   stack, stores rsp in from->sp, loads to->sp and pops the same frame
  *   (struct gctx_frame in arch.h) from there.  The final ret resumes @to
- *   in its own gort_ctx_switch call, or in gort_ctx_start for a new one.
+ *   in its own gort_ctx_switch (or gort_ctx_launch) call.
  */
 	.text
 	.globl	gort_ctx_switch
@@ -40,22 +40,35 @@ gort_ctx_switch:
 	.size	gort_ctx_switch, .-gort_ctx_switch
 
 /*
- * gort_ctx_start: entered by the ret above with r12 = fn, r13 = arg,
- * r14 = exit function, rbp = 0 and rsp 16-byte aligned.  The undefined
- * return address column makes unwinders stop here.
+ * void gort_ctx_launch(struct gctx *from, uintptr_t top, void (*fn)(void *),
+ *			void *arg)
+ *   Saves the current context exactly as gort_ctx_switch does, then calls
+ *   fn(arg) on the empty stack at @top with rbp = 0, which ends the
+ *   frame-pointer chain for tracebacks.  fn never returns.
  */
-	.globl	gort_ctx_start
-	.hidden	gort_ctx_start
-	.type	gort_ctx_start, @function
+	.globl	gort_ctx_launch
+	.hidden	gort_ctx_launch
+	.type	gort_ctx_launch, @function
 	.p2align 4
-gort_ctx_start:
+gort_ctx_launch:
 	.cfi_startproc
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$8, %rsp
+	stmxcsr	(%rsp)
+	fnstcw	4(%rsp)
+	movq	%rsp, (%rdi)
+	movq	%rsi, %rsp
 	.cfi_undefined rip
-	movq	%r13, %rdi
-	callq	*%r12
-	callq	*%r14
+	xorl	%ebp, %ebp
+	movq	%rcx, %rdi
+	callq	*%rdx
 	ud2
 	.cfi_endproc
-	.size	gort_ctx_start, .-gort_ctx_start
+	.size	gort_ctx_launch, .-gort_ctx_launch
 
 	.section .note.GNU-stack,"",@progbits
