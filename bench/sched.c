@@ -12,7 +12,8 @@
  * gort_nanotime() (CLOCK_MONOTONIC); timed cases run BENCH_ROUNDS rounds
  * after one untimed warm-up round and report the median (min= is the best).
  *
- * spawn_join	default GOMAXPROCS.  gort_go() SPAWN_N goroutines that only
+ * spawn_join_p1, spawn_join_p2
+ *		GOMAXPROCS=1 and 2.  gort_go() SPAWN_N goroutines that only
  *		call gort_waitgroup_done(), then gort_waitgroup_wait().
  *		ns_per_op = elapsed / SPAWN_N (spawn, run, exit and the join,
  *		per goroutine).  cold= is the warm-up round, which also pays
@@ -20,11 +21,13 @@
  * yield	GOMAXPROCS=1.  Two goroutines each call gort_yield() YIELD_K
  *		times; ns_per_op = elapsed / (2 * YIELD_K).  Go: Gosched().
  * parkunpark_p1, parkunpark_p2
- *		GOMAXPROCS=1 and 2.  Ping-pong between two goroutines over two
- *		runtime semaphores: one side does release(a), acquire(b), the
- *		other acquire(a), release(b).  ns_per_op = one round trip, i.e.
- *		two parks and two unparks.  Go has no public semaphore; it
+ *		GOMAXPROCS=1 and 2.  Ping-pong between two goroutines with
+ *		gort_park()/gort_unpark() and a turn flag: one round trip is
+ *		two parks and two unparks.  Go has no public park/unpark; it
  *		uses the standard equivalent, two unbuffered channels.
+ * semapingpong_p1, semapingpong_p2
+ *		The same over two runtime semaphores (release(a), acquire(b)
+ *		against acquire(a), release(b)); gort only, for reference.
  * rss_parked	default GOMAXPROCS.  Resident set size (/proc/self/statm
  *		resident pages * page size) before starting RSS_N goroutines
  *		that each park in gort_sema_acquire() on one shared semaphore,
@@ -38,6 +41,8 @@
  * Usage: sched [spawn_join|yield|parkunpark|rss_parked...]   (default: all)
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,15 +119,19 @@ static double spawn_round(void)
 static void bench_spawn_join(void)
 {
 	double v[BENCH_ROUNDS], cold, med;
-	int r;
+	int old, procs, r;
 
-	cold = spawn_round();
-	for (r = 0; r < BENCH_ROUNDS; r++)
-		v[r] = spawn_round();
-	med = median(v, BENCH_ROUNDS);
-	printf("spawn_join ns_per_op=%.1f min=%.1f cold=%.1f n=%d rounds=%d procs=%d\n",
-	       med, v[0], cold, SPAWN_N, BENCH_ROUNDS,
-	       gort_maxprocs(0));
+	old = gort_maxprocs(0);
+	for (procs = 1; procs <= 2; procs++) {
+		set_procs(procs);
+		cold = spawn_round();
+		for (r = 0; r < BENCH_ROUNDS; r++)
+			v[r] = spawn_round();
+		med = median(v, BENCH_ROUNDS);
+		printf("spawn_join_p%d ns_per_op=%.1f min=%.1f cold=%.1f n=%d rounds=%d procs=%d\n",
+		       procs, med, v[0], cold, SPAWN_N, BENCH_ROUNDS, gort_maxprocs(0));
+	}
+	set_procs(old);
 }
 
 /* ---- yield ---- */
@@ -170,10 +179,12 @@ static void bench_yield(void)
 struct pingpong {
 	uint32_t ping;
 	uint32_t pong;
+	_Atomic int turn;		/* park/unpark: 1 = pong's turn */
+	struct gort_g *main, *peer;
 	struct gort_waitgroup wg;
 };
 
-static void pong_fn(void *arg)
+static void pong_sema(void *arg)
 {
 	struct pingpong *pp = arg;
 	int i;
@@ -185,18 +196,54 @@ static void pong_fn(void *arg)
 	gort_waitgroup_done(&pp->wg);
 }
 
-static double pingpong_round(void)
+static void pong_park(void *arg)
 {
-	struct pingpong pp = { 0, 0, GORT_WAITGROUP_INIT };
+	struct pingpong *pp = arg;
+	int i;
+
+	for (i = 0; i < PINGPONG_K; i++) {
+		while (atomic_load(&pp->turn) != 1)
+			gort_park();
+		atomic_store(&pp->turn, 0);
+		gort_unpark(pp->main);
+	}
+	gort_waitgroup_done(&pp->wg);
+}
+
+static void peer_start(void *arg)
+{
+	struct pingpong *pp = arg;
+
+	pp->peer = gort_self();
+	pong_park(pp);
+}
+
+static double pingpong_round(bool sema)
+{
+	struct pingpong pp = { .wg = GORT_WAITGROUP_INIT };
 	int64_t t0, t1;
 	int i;
 
+	pp.main = gort_self();
 	gort_waitgroup_add(&pp.wg, 1);
-	go(pong_fn, &pp);
-	t0 = gort_nanotime();
-	for (i = 0; i < PINGPONG_K; i++) {
-		gort_sema_release(&pp.ping);
-		gort_sema_acquire(&pp.pong);
+	if (sema) {
+		go(pong_sema, &pp);
+		t0 = gort_nanotime();
+		for (i = 0; i < PINGPONG_K; i++) {
+			gort_sema_release(&pp.ping);
+			gort_sema_acquire(&pp.pong);
+		}
+	} else {
+		go(peer_start, &pp);
+		while (!__atomic_load_n(&pp.peer, __ATOMIC_ACQUIRE))
+			gort_yield();
+		t0 = gort_nanotime();
+		for (i = 0; i < PINGPONG_K; i++) {
+			atomic_store(&pp.turn, 1);
+			gort_unpark(pp.peer);
+			while (atomic_load(&pp.turn) != 0)
+				gort_park();
+		}
 	}
 	t1 = gort_nanotime();
 	gort_waitgroup_wait(&pp.wg);
@@ -205,19 +252,22 @@ static double pingpong_round(void)
 
 static void bench_parkunpark(void)
 {
+	static const char *const prim[] = { "park", "sema" };
 	double v[BENCH_ROUNDS], med;
-	int old, procs, r;
+	int old, procs, r, k;
 
 	old = gort_maxprocs(0);
-	for (procs = 1; procs <= 2; procs++) {
-		set_procs(procs);
-		pingpong_round();
-		for (r = 0; r < BENCH_ROUNDS; r++)
-			v[r] = pingpong_round();
-		med = median(v, BENCH_ROUNDS);
-		printf("parkunpark_p%d ns_per_op=%.1f min=%.1f k=%d rounds=%d procs=%d prim=sema\n",
-		       procs, med, v[0], PINGPONG_K,
-		       BENCH_ROUNDS, gort_maxprocs(0));
+	for (k = 0; k < 2; k++) {
+		for (procs = 1; procs <= 2; procs++) {
+			set_procs(procs);
+			pingpong_round(k);
+			for (r = 0; r < BENCH_ROUNDS; r++)
+				v[r] = pingpong_round(k);
+			med = median(v, BENCH_ROUNDS);
+			printf("%s_p%d ns_per_op=%.1f min=%.1f k=%d rounds=%d procs=%d prim=%s\n",
+			       k ? "semapingpong" : "parkunpark", procs, med, v[0],
+			       PINGPONG_K, BENCH_ROUNDS, gort_maxprocs(0), prim[k]);
+		}
 	}
 	set_procs(old);
 }

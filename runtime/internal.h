@@ -103,6 +103,7 @@ void futexwakeup(_Atomic uint32_t *addr, int cnt);
 /* ---- os_linux.c: the OS boundary ---- */
 
 int64_t nanotime(void);
+int64_t nanotime_coarse(void);
 int ncpu_available(void);
 void osyield(void);
 void usleep_ns(int64_t ns);
@@ -164,6 +165,7 @@ enum waitreason {
 	waitReasonIOWait,
 	waitReasonPreempted,
 	waitReasonGCWorkerIdle,
+	waitReasonPark,
 	waitReasonMax,
 };
 extern const char *const waitreasonstrings[waitReasonMax];
@@ -200,7 +202,7 @@ struct g {
 	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
 	_Atomic bool preempt;		/* asked to yield at the next gort call */
 	bool stack_clean;		/* stack pages below the top released */
-	int64_t waitsince;		/* nanotime() when parked */
+	int64_t waitsince;		/* nanotime_coarse() when parked */
 	struct g *schedlink;		/* run queue / free list link */
 	struct m *m;			/* M running it, NULL if not running */
 	void (*fn)(void *);
@@ -213,6 +215,7 @@ struct g {
 	uint32_t waitticket;
 	int64_t acquiretime;
 	bool ticket_handoff;		/* woken by a direct handoff */
+	_Atomic uint32_t parkstate;	/* gort_park: 0, 1 token, 2 parked */
 	bool timedout;
 	struct timer timer;		/* gort_sleep() and timed waits */
 #ifdef GORT_ASAN

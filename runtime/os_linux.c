@@ -29,6 +29,15 @@ int64_t nanotime(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Coarse (one tick, ~4 ms) but ~5x cheaper: for "how long waiting". */
+int64_t nanotime_coarse(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 __export int64_t gort_nanotime(void)
 {
 	return nanotime();

@@ -776,14 +776,14 @@ __probe void gort_sched_park(struct g *gp, uint32_t reason)
 	bool (*fn)(struct g *, void *) = mp->waitunlockf;
 
 	gp->waitreason = (uint8_t)reason;
-	gp->waitsince = nanotime();
+	gp->waitsince = nanotime_coarse();
 	gp->m = NULL;
 	mp->curg = NULL;
 	/*
 	 * Gwaiting before the unlock: a waker that finds gp in the wait list
 	 * (under that lock) must see it parked.
 	 */
-	atomic_store(&gp->status, Gwaiting);
+	store_release(&gp->status, Gwaiting);
 	mp->waitunlockf = NULL;
 	if (fn && !fn(gp, mp->waitlock)) {
 		/* Park cancelled: resume gp at once. */
@@ -1017,6 +1017,61 @@ __export int64_t gort_go_opts(void (*fn)(void *), void *arg,
 			sz = (opts->stack_size + physpagesize() - 1) & ~(physpagesize() - 1);
 	}
 	return go_common(fn, arg, sz, (uintptr_t)__builtin_return_address(0));
+}
+
+/* ---- park/unpark: one wake-up token per goroutine ---- */
+
+enum { parkNone, parkToken, parkParked };
+
+__export struct gort_g *gort_self(void)
+{
+	return (struct gort_g *)getg();
+}
+
+/* On g0, after the switch: park only if no token arrived meanwhile. */
+static bool parkcommit(struct g *gp, void *unused)
+{
+	uint32_t s = parkNone;
+
+	(void)unused;
+	if (atomic_compare_exchange_strong(&gp->parkstate, &s, parkParked))
+		return true;
+	/* s == parkToken: consume it and resume at once. */
+	atomic_store(&gp->parkstate, parkNone);
+	return false;
+}
+
+__export void gort_park(void)
+{
+	struct g *gp = getg();
+	uint32_t s = parkToken;
+
+	if (!gp)
+		fatal("gort_park: not on a goroutine");
+	if (atomic_compare_exchange_strong(&gp->parkstate, &s, parkNone))
+		return;
+	gopark(parkcommit, NULL, waitReasonPark);
+}
+
+__export void gort_unpark(struct gort_g *h)
+{
+	struct g *gp = (struct g *)h;
+	uint32_t s = atomic_load(&gp->parkstate);
+
+	for (;;) {
+		if (s == parkToken)
+			return;
+		if (s == parkNone) {
+			if (atomic_compare_exchange_weak(&gp->parkstate, &s, parkToken))
+				return;
+			continue;
+		}
+		/* Parked: parkcommit's CAS made it Gwaiting first. */
+		if (atomic_compare_exchange_weak(&gp->parkstate, &s, parkNone)) {
+			goready(gp);
+			return;
+		}
+	}
 }
 
 /* ---- yielding and preemption ---- */

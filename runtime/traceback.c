@@ -41,6 +41,7 @@ const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonIOWait] = "IO wait",
 	[waitReasonPreempted] = "preempted",
 	[waitReasonGCWorkerIdle] = "GC worker (idle)",
+	[waitReasonPark] = "park",
 };
 
 static const char *const gstatusstrings[] = {
@@ -149,7 +150,7 @@ static void gcreatedby(struct g *gp)
 void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp)
 {
 	struct g *cur = curm ? curm->curg : NULL, *gp;
-	int64_t now = nanotime();
+	int64_t now = nanotime_coarse();
 
 	if (cur) {
 		gheader(cur, now);

@@ -9,7 +9,7 @@
 // starting with '#' are comments.  Timed cases run benchRounds rounds after
 // one untimed warm-up round and report the median (min= is the best).
 //
-//	spawn_join     default GOMAXPROCS; start spawnN goroutines that only
+//	spawn_join_pN  GOMAXPROCS=1 and 2; start spawnN goroutines that only
 //	               call wg.Done(), then wg.Wait(); ns per goroutine.
 //	yield          GOMAXPROCS=1; two goroutines each call
 //	               runtime.Gosched() yieldK times; ns per Gosched.
@@ -74,14 +74,19 @@ func spawnRound() float64 {
 }
 
 func benchSpawnJoin() {
-	v := make([]float64, benchRounds)
-	cold := spawnRound()
-	for r := range v {
-		v[r] = spawnRound()
+	old := runtime.GOMAXPROCS(0)
+	for procs := 1; procs <= 2; procs++ {
+		runtime.GOMAXPROCS(procs)
+		v := make([]float64, benchRounds)
+		cold := spawnRound()
+		for r := range v {
+			v[r] = spawnRound()
+		}
+		med := median(v)
+		fmt.Printf("spawn_join_p%d ns_per_op=%.1f min=%.1f cold=%.1f n=%d rounds=%d procs=%d\n",
+			procs, med, v[0], cold, spawnN, benchRounds, runtime.GOMAXPROCS(0))
 	}
-	med := median(v)
-	fmt.Printf("spawn_join ns_per_op=%.1f min=%.1f cold=%.1f n=%d rounds=%d procs=%d\n",
-		med, v[0], cold, spawnN, benchRounds, runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(old)
 }
 
 func yieldRound() float64 {

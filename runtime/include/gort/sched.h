@@ -87,6 +87,27 @@ int64_t gort_go(void (*fn)(void *arg), void *arg);
 int64_t gort_go_opts(void (*fn)(void *arg), void *arg,
 		     const struct gort_go_opts *opts);
 
+/*
+ * Park and unpark, the cheapest way to block and wake one goroutine (as
+ * Java's LockSupport or Rust's thread::park): each goroutine has one
+ * wake-up token.  gort_unpark() makes the token available and readies the
+ * goroutine if it is parked; gort_park() consumes the token, or parks
+ * until one arrives.  Returns can be spurious (a handle may outlive its
+ * goroutine and reach the next one to reuse it): park in a loop that
+ * re-checks the condition.
+ */
+struct gort_g;
+
+/** gort_self() - handle of the calling goroutine, for gort_unpark(). */
+struct gort_g *gort_self(void);
+
+/** gort_park() - wait for the calling goroutine's wake-up token. */
+void gort_park(void);
+
+/** gort_unpark() - give @g its wake-up token; ready it if parked.  May be
+ * called from any thread, including ones that are not goroutines. */
+void gort_unpark(struct gort_g *g);
+
 /** gort_yield() - put the calling goroutine at the back of the run queue
  * and run another (Go's runtime.Gosched). */
 void gort_yield(void);
