@@ -187,9 +187,9 @@ struct timer {
 
 /*
  * struct g - a goroutine.  Gs are packed in slabs apart from their stacks
- * (stack.c) and never freed: dead ones wait on free lists with their
- * stacks.  ctx.sp == 0 means "never ran": execute() launches it on its
- * empty stack.
+ * (stack.c) and never freed.  ctx.sp == 0 means "never ran": execute()
+ * gives it a stack (default size) and launches it on the empty stack.
+ * stack_hi == 0: no stack (not started yet, or dead).
  */
 struct g {
 	struct gctx ctx;		/* saved sp; must stay first (asm) */
@@ -233,6 +233,7 @@ enum pstatus {
 
 #define RUNQ_SIZE 256
 #define GFREE_LOCAL_MAX 64
+#define STACKCACHE 32
 
 /*
  * struct p - a processor: the right to run Go code, with a local run
@@ -255,8 +256,10 @@ struct p {
 	int64_t goidcache, goidcacheend;
 	int64_t ngoroutine;		/* goroutines created - exited here */
 
-	struct g *gfree;		/* dead Gs with default-size stacks */
+	struct g *gfree;		/* dead Gs (default stack size: no stack) */
 	int32_t gfreecnt;
+	int32_t nstackcache;		/* free default-size stacks, LIFO */
+	uintptr_t stackcache[STACKCACHE];
 
 	struct lock timerlock;		/* guards timers */
 	struct timer **timers;		/* min-heap on when */
@@ -332,11 +335,9 @@ struct schedt {
 	int64_t ngoroutine_dead;	/* lock: counts of destroyed Ps */
 
 	struct lock gflock;		/* dead Gs no P wanted: */
-	struct g *gfree;		/*   default stacks, freed this second */
+	struct g *gfree;		/*   default stack size (no stack) */
 	int32_t ngfree;
-	struct g *gfree_old;		/*   ... unused for over a second */
-	struct g *gfree_cold;		/*   ... memory released (sysmon) */
-	struct g *gfree_custom;		/*   other stack sizes */
+	struct g *gfree_custom;		/*   other sizes, with their stacks */
 
 	_Atomic int64_t goidgen;
 
@@ -410,8 +411,12 @@ struct g *allgat(size_t i);
 	for (size_t i = 0, __n = allglen(); i < __n && ((gp) = allgat(i)); i++)
 
 size_t stack_slotsize(size_t stack_size);
-struct g *stackalloc_g(size_t stack_size);	/* new G with its stack */
-void stack_release(struct g *gp);	/* MADV_DONTNEED the whole stack */
+struct g *galloc_g(void);			/* new G, no stack yet */
+struct g *stackalloc_g(size_t stack_size);	/* new G owning a stack */
+int stack_attach(struct p *pp, struct g *gp);	/* default stack, first run */
+void stack_detach(struct p *pp, struct g *gp);
+void stack_pflush(struct p *pp);
+bool stack_scavenge(void);
 bool stack_guard_contains(struct g *gp, uintptr_t addr);
 int stack_guard_mode(void);
 

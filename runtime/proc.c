@@ -716,15 +716,20 @@ void goready(struct g *gp)
  */
 __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 {
-	(void)pp;
 	mp->curg = gp;
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
-	asan_enter_g(mp, gp);
-	if (likely(gp->ctx.sp))
+	if (likely(gp->ctx.sp)) {
+		asan_enter_g(mp, gp);
 		gort_ctx_switch(&mp->g0ctx, &gp->ctx);
-	else
+	} else {
+		/* First run: default-size goroutines get their stack now. */
+		if (!gp->stack_hi && stack_attach(pp, gp))
+			fatalf("runtime: cannot allocate a %zu-byte goroutine stack: out of memory",
+			       default_stack_size);
+		asan_enter_g(mp, gp);
 		gort_ctx_launch(&mp->g0ctx, gp->stack_hi & ~(uintptr_t)15, gostart, gp);
+	}
 	asan_back_on_g0(mp);
 }
 
@@ -824,6 +829,8 @@ __probe void gort_sched_goexit(struct g *gp, struct p *pp)
 		unlock(&sched.gflock);
 		return;
 	}
+	/* We are on g0: the stack is free to go. */
+	stack_detach(pp, gp);
 	gp->schedlink = pp->gfree;
 	pp->gfree = gp;
 	if (++pp->gfreecnt >= GFREE_LOCAL_MAX) {
@@ -850,12 +857,12 @@ __probe void gort_sched_goexit(struct g *gp, struct p *pp)
 	}
 }
 
-/* gfget() - a dead G with a default-size stack, or NULL. */
+/* gfget() - a dead G of default stack size (it has no stack), or NULL. */
 static struct g *gfget(struct p *pp)
 {
 	struct g *gp;
 
-	if (!pp->gfree && (sched.gfree || sched.gfree_old || sched.gfree_cold)) {
+	if (!pp->gfree && sched.gfree) {
 		int32_t n = 0;
 
 		lock(&sched.gflock);
@@ -863,21 +870,6 @@ static struct g *gfget(struct p *pp)
 			gp = sched.gfree;
 			sched.gfree = gp->schedlink;
 			sched.ngfree--;
-			gp->schedlink = pp->gfree;
-			pp->gfree = gp;
-			n++;
-		}
-		while (n < GFREE_LOCAL_MAX / 2 && sched.gfree_old) {
-			gp = sched.gfree_old;
-			sched.gfree_old = gp->schedlink;
-			gp->schedlink = pp->gfree;
-			pp->gfree = gp;
-			n++;
-		}
-		/* Then those whose stacks sysmon released (cold, but fine). */
-		while (n < GFREE_LOCAL_MAX / 2 && sched.gfree_cold) {
-			gp = sched.gfree_cold;
-			sched.gfree_cold = gp->schedlink;
 			gp->schedlink = pp->gfree;
 			pp->gfree = gp;
 			n++;
@@ -954,15 +946,17 @@ static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
 {
 	struct g *gp = NULL;
 
-	if (stack_size == default_stack_size)
+	if (stack_size == default_stack_size) {
 		gp = gfget(pp);
-	else
-		gp = gfget_sized(stack_size);
-	if (!gp) {
-		gp = stackalloc_g(stack_size);
 		if (!gp)
-			return -ENOMEM;
+			gp = galloc_g();	/* its stack comes at first run */
+	} else {
+		gp = gfget_sized(stack_size);
+		if (!gp)
+			gp = stackalloc_g(stack_size);
 	}
+	if (!gp)
+		return -ENOMEM;
 	if (pp->goidcache == pp->goidcacheend) {
 		/* Batches of 16 keep goidgen off the hot path. */
 		pp->goidcache = atomic_fetch_add(&sched.goidgen, 16) + 1;
@@ -1560,6 +1554,7 @@ static struct p *procresize(int32_t nprocs)
 		while ((gp = runqget(pp, &inh)))
 			globrunqput(gp);
 		movetimers(allp[0], pp);
+		stack_pflush(pp);
 		sched.ngoroutine_dead += pp->ngoroutine;
 		pp->ngoroutine = 0;
 		if (pp->gfree) {

@@ -28,8 +28,19 @@
  * struct g lives apart from its stack, densely packed in slabs, as in Go:
  * the scheduler's queues walk Gs, and dense Gs share cache lines and TLB
  * entries where one-G-per-page would miss on every step.  A G is never
- * freed; a dead G keeps its stack on the free lists (proc.c) and sysmon
- * releases the memory of stacks that stay unused (stack_release).
+ * freed.
+ *
+ * A goroutine with the default stack size gets its stack when it first
+ * runs (stack_attach, from execute) and gives it back when it exits
+ * (stack_detach), so goroutines that are created but have not run yet own
+ * no stack: 100,000 queued goroutines run one after another on the same
+ * few hot stacks instead of touching 100,000 pages.  Free stacks are kept
+ * per P (LIFO, STACKCACHE of them, the hot ones) and in a global pool in
+ * three generations: warm (freed this second), old (unused for a second)
+ * and cold (memory released).  sysmon calls stack_scavenge() once a
+ * second: old stacks are released with MADV_DONTNEED and become cold,
+ * warm become old.  Goroutines with a custom stack size own their stack
+ * for life (proc.c keeps them on their own free list).
  *
  * allgs: an append-only array of chunks of G pointers.  Writers hold
  * allglock; readers (SIGQUIT dump, deadlock check) read allglen with
@@ -160,7 +171,28 @@ static struct g *galloc(void)
 	return gslab_next++;
 }
 
-/* stackalloc_g() - a new G with a new stack of @stack_size bytes. */
+/* galloc_g() - a new G with no stack yet, registered in allgs. */
+struct g *galloc_g(void)
+{
+	struct g *gp;
+
+	lock(&stacklock);
+	gp = galloc();
+	unlock(&stacklock);
+	if (gp)
+		allgadd(gp);
+	return gp;
+}
+
+static void setstack(struct g *gp, uintptr_t base, size_t slot)
+{
+	gp->guard_lo = base;
+	gp->stack_lo = base + GUARD_SIZE;
+	gp->stack_hi = base + slot;
+	gp->slot_size = slot;
+}
+
+/* stackalloc_g() - a new G that owns a new stack of @stack_size bytes. */
 struct g *stackalloc_g(size_t stack_size)
 {
 	size_t slot = stack_slotsize(stack_size);
@@ -168,28 +200,154 @@ struct g *stackalloc_g(size_t stack_size)
 	struct g *gp;
 
 	lock(&stacklock);
-	gp = galloc();
-	base = gp ? slotalloc(slot, stack_size == default_stack_size) : 0;
-	if (!base) {
-		/* The G stays for the next try; nothing else to undo. */
-		if (gp)
-			gslab_next--;
-		unlock(&stacklock);
+	base = slotalloc(slot, false);
+	gp = base ? galloc() : NULL;
+	unlock(&stacklock);
+	if (!gp) {
+		if (base)
+			sysunmap((void *)base, slot);
 		return NULL;
 	}
-	unlock(&stacklock);
-	gp->guard_lo = base;
-	gp->stack_lo = base + GUARD_SIZE;
-	gp->stack_hi = base + slot;
-	gp->slot_size = slot;
+	setstack(gp, base, slot);
 	allgadd(gp);
 	return gp;
 }
 
-/* stack_release() - give a dead G's stack memory back to the kernel. */
-void stack_release(struct g *gp)
+/* ---- the default-size stack pool ---- */
+
+struct stackvec {
+	uintptr_t *v;
+	size_t n, cap;
+};
+
+static struct {
+	struct lock lock;
+	struct stackvec warm, old, cold;
+} pool;
+
+/* pool.lock held. */
+static bool vec_push(struct stackvec *sv, uintptr_t base)
 {
-	madvise((void *)gp->stack_lo, gp->stack_hi - gp->stack_lo, MADV_DONTNEED);
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 1024;
+		uintptr_t *v = sysmap(cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		if (sv->v) {
+			memcpy(v, sv->v, sv->n * sizeof(*v));
+			sysunmap(sv->v, sv->cap * sizeof(*v));
+		}
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = base;
+	return true;
+}
+
+/* Refill @pp's cache with up to half of it from the pool, warmest first. */
+static void stackcache_refill(struct p *pp)
+{
+	struct stackvec *order[] = { &pool.warm, &pool.old, &pool.cold };
+	size_t i;
+
+	lock(&pool.lock);
+	for (i = 0; i < ARRAY_SIZE(order); i++) {
+		struct stackvec *sv = order[i];
+
+		while (sv->n && pp->nstackcache < STACKCACHE / 2)
+			pp->stackcache[pp->nstackcache++] = sv->v[--sv->n];
+	}
+	unlock(&pool.lock);
+}
+
+/*
+ * stack_attach() - give @gp (default stack size, first run) a stack from
+ * @pp's cache, the pool, or a new slot.  Runs on g0 holding @pp.
+ * Return: 0, or -ENOMEM.
+ */
+int stack_attach(struct p *pp, struct g *gp)
+{
+	size_t slot = stack_slotsize(default_stack_size);
+	uintptr_t base;
+
+	if (!pp->nstackcache && (pool.warm.n || pool.old.n || pool.cold.n))
+		stackcache_refill(pp);
+	if (pp->nstackcache) {
+		base = pp->stackcache[--pp->nstackcache];
+	} else {
+		lock(&stacklock);
+		base = slotalloc(slot, true);
+		unlock(&stacklock);
+		if (!base)
+			return -ENOMEM;
+	}
+	setstack(gp, base, slot);
+	return 0;
+}
+
+/* stack_detach() - @gp exited: its stack goes back to @pp's cache. */
+void stack_detach(struct p *pp, struct g *gp)
+{
+	uintptr_t base = gp->guard_lo;
+
+	gp->guard_lo = gp->stack_lo = gp->stack_hi = 0;
+	if (pp->nstackcache == STACKCACHE) {
+		/* Keep the hottest half; the rest goes to the pool. */
+		int32_t i, half = STACKCACHE / 2;
+
+		lock(&pool.lock);
+		for (i = 0; i < half; i++)
+			if (!vec_push(&pool.warm, pp->stackcache[i]))
+				break;
+		unlock(&pool.lock);
+		memmove(pp->stackcache, pp->stackcache + i,
+			(size_t)(STACKCACHE - i) * sizeof(uintptr_t));
+		pp->nstackcache -= i;
+		if (pp->nstackcache == STACKCACHE)
+			throw("stack_detach: out of memory for the stack pool");
+	}
+	pp->stackcache[pp->nstackcache++] = base;
+}
+
+/* stack_pflush() - a P is destroyed: its cached stacks go to the pool. */
+void stack_pflush(struct p *pp)
+{
+	lock(&pool.lock);
+	while (pp->nstackcache && vec_push(&pool.warm, pp->stackcache[pp->nstackcache - 1]))
+		pp->nstackcache--;
+	unlock(&pool.lock);
+}
+
+/*
+ * stack_scavenge() - sysmon, once a second: release the memory of the
+ * stacks nobody took for a whole second, and age the rest.
+ * Return: true if stacks wait to be released next time.
+ */
+bool stack_scavenge(void)
+{
+	size_t slot = stack_slotsize(default_stack_size), i, n;
+	struct stackvec rel;
+	bool more;
+
+	lock(&pool.lock);
+	rel = pool.old;
+	pool.old = pool.warm;
+	pool.warm = (struct stackvec){ 0 };
+	unlock(&pool.lock);
+	/* madvise outside the lock; rel is private meanwhile. */
+	for (i = 0; i < rel.n; i++)
+		madvise((void *)(rel.v[i] + GUARD_SIZE), slot - GUARD_SIZE, MADV_DONTNEED);
+	lock(&pool.lock);
+	n = rel.n;
+	for (i = 0; i < n; i++)
+		if (!vec_push(&pool.cold, rel.v[i]))
+			break;	/* keep the rest reserved; they are only lost to reuse */
+	more = pool.old.n > 0 || pool.warm.n > 0;
+	unlock(&pool.lock);
+	if (rel.v)
+		sysunmap(rel.v, rel.cap * sizeof(*rel.v));
+	return more;
 }
 
 bool stack_guard_contains(struct g *gp, uintptr_t addr)

@@ -11,8 +11,8 @@
  *     rescheduling (p->schedtick unchanged), so it yields at its next gort
  *     call;
  *   - starts an M when a timer is overdue and nobody runs timers;
- *   - releases the stacks of dead goroutines that sat unused on the
- *     global free list for a second (MADV_DONTNEED);
+ *   - releases the memory of free stacks unused for a second
+ *     (MADV_DONTNEED, stack_scavenge);
  *   - prints schedtrace lines (GORT_DEBUG=schedtrace=MS).
  * When every P is idle it sleeps on sched.sysmonnote until a P is taken
  * (pidleget) or a goroutine enters a syscall: an idle process stays idle.
@@ -25,6 +25,7 @@
 #define FORCE_PREEMPT_NS	(10 * 1000 * 1000)
 
 static int64_t lastrelease;
+static bool stackspending;	/* the stack pool has warm or old stacks */
 
 void sysmon_wake(void)
 {
@@ -95,37 +96,13 @@ static uint32_t retake(int64_t now)
 	return n;
 }
 
-/*
- * Release the stacks of dead Gs that no P has wanted for a whole second:
- * each second, the Gs still on gfree_old have their stack memory given
- * back (MADV_DONTNEED) and move to gfree_cold, and gfree becomes
- * gfree_old.  Per-P free lists (<= 64 Gs each) always stay warm, and a
- * burst of goroutines every few hundred milliseconds never re-faults.
- */
-static void releasestacks(int64_t now)
+/* Once a second: release the stacks nobody used for a second (stack.c). */
+static bool releasestacks(int64_t now)
 {
-	struct g *list, *gp, *tail = NULL;
-
 	if (now - lastrelease < 1000 * 1000 * 1000)
-		return;
+		return true;
 	lastrelease = now;
-	lock(&sched.gflock);
-	list = sched.gfree_old;
-	sched.gfree_old = sched.gfree;
-	sched.gfree = NULL;
-	sched.ngfree = 0;
-	unlock(&sched.gflock);
-	if (!list)
-		return;
-	/* madvise outside the lock; the list is private meanwhile. */
-	for (gp = list; gp; gp = gp->schedlink) {
-		stack_release(gp);
-		tail = gp;
-	}
-	lock(&sched.gflock);
-	tail->schedlink = sched.gfree_cold;
-	sched.gfree_cold = list;
-	unlock(&sched.gflock);
+	return stack_scavenge();
 }
 
 static void *sysmon(void *unused)
@@ -155,7 +132,7 @@ static void *sysmon(void *unused)
 			lock(&sched.lock);
 			if (atomic_load(&sched.gcwaiting) ||
 			    atomic_load(&sched.npidle) == atomic_load(&gomaxprocs)) {
-				bool pending = sched.gfree || sched.gfree_old;
+				bool pending = stackspending;
 
 				noteclear(&sched.sysmonnote);
 				atomic_store(&sched.sysmonwait, 1);
@@ -167,7 +144,7 @@ static void *sysmon(void *unused)
 					/* Lost the race with a waker: take its wakeup. */
 					if (!atomic_compare_exchange_strong(&sched.sysmonwait, &one, 0))
 						notesleep(&sched.sysmonnote);
-					releasestacks(nanotime());
+					stackspending = releasestacks(nanotime());
 				}
 				idle = 0;
 				delay = 20 * 1000;
@@ -187,7 +164,7 @@ static void *sysmon(void *unused)
 			idle = 0;
 		else
 			idle++;
-		releasestacks(now);
+		stackspending = releasestacks(now);
 		if (debug.schedtrace > 0 &&
 		    now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {
 			lasttrace = now;
