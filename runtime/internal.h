@@ -256,8 +256,8 @@ struct p {
 	int64_t goidcache, goidcacheend;
 	int64_t ngoroutine;		/* goroutines created - exited here */
 
-	struct g *gfree;		/* dead Gs (default stack size: no stack) */
-	int32_t gfreecnt;
+	int32_t gfreecnt;		/* dead Gs (default size: no stack), LIFO */
+	struct g *gfree[GFREE_LOCAL_MAX];
 	int32_t nstackcache;		/* free default-size stacks, LIFO */
 	uintptr_t stackcache[STACKCACHE];
 
@@ -317,44 +317,53 @@ struct m {
 #endif
 };
 
+/* struct gqueue - a growable ring of G pointers (proc.c: gq_*). */
+struct gqueue {
+	struct g **v;
+	uint32_t head, n, cap;		/* cap: 0 or a power of two */
+};
+
 /*
  * struct schedt - global scheduler state.  Fields under lock are marked;
  * the counters read by sysmon and stealers without the lock are atomic.
+ * Groups that different cores write at different rates sit on their own
+ * cache lines: gort_go() reads npidle/nmspinning on every call and must
+ * not miss because another P just took the lock or the global queue.
  */
 struct schedt {
-	struct lock lock;
+	struct lock lock __aligned(CACHELINE);
 	struct m *midle;		/* lock: idle Ms */
 	int32_t nmidle;			/* lock */
 	int32_t mnext;			/* lock: next M id, = Ms created */
-	int32_t nmsys;			/* lock: system threads (sysmon) */
 	struct p *pidle;		/* lock: idle Ps */
-	_Atomic int32_t npidle;
-	_Atomic int32_t nmspinning;
-	struct g *runqhead, *runqtail;	/* lock: global run queue */
-	_Atomic int32_t runqsize;
+	struct gqueue runq;		/* lock: global run queue */
 	int64_t ngoroutine_dead;	/* lock: counts of destroyed Ps */
+	int32_t stopwait;		/* lock: Ps still to stop */
 
-	struct lock gflock;		/* dead Gs no P wanted: */
-	struct g *gfree;		/*   default stack size (no stack) */
-	int32_t ngfree;
+	_Atomic int32_t npidle __aligned(CACHELINE);
+	_Atomic int32_t nmspinning;
+
+	_Atomic int32_t runqsize __aligned(CACHELINE);
+
+	/* Read-mostly flags. */
+	_Atomic uint32_t gcwaiting __aligned(CACHELINE);	/* stop-the-world */
+	_Atomic uint32_t sysmonwait;	/* sysmon sleeps on sysmonnote */
+	_Atomic int64_t pollUntil;	/* when the timer-sleeping M wakes */
+	_Atomic bool exiting;		/* main returned: no deadlock checks */
+	bool started;
+	int64_t starttime;
+
+	struct lock gflock __aligned(CACHELINE);	/* dead Gs no P wanted: */
+	struct gqueue gfree;		/*   default stack size (no stack) */
 	struct g *gfree_custom;		/*   other sizes, with their stacks */
 
-	_Atomic int64_t goidgen;
+	_Atomic int64_t goidgen __aligned(CACHELINE);
 
-	/* Stop-the-world (gcwaiting) and sysmon. */
-	_Atomic uint32_t gcwaiting;
-	int32_t stopwait;		/* lock */
+	_Atomic uint64_t nhandoff __aligned(CACHELINE);
+	_Atomic uint64_t nsteal, npreempt;
+
 	struct note stopnote;
-	_Atomic uint32_t sysmonwait;
 	struct note sysmonnote;
-	_Atomic int64_t pollUntil;	/* when the timer-sleeping M wakes */
-	struct m *timersleeper;		/* lock */
-	int32_t nsyscall;		/* lock: Ms in syscalls without a P */
-
-	_Atomic uint64_t nhandoff, nsteal, npreempt;
-	int64_t starttime;
-	bool started;
-	_Atomic bool exiting;		/* main returned: no deadlock checks */
 	struct note mainnote;
 	int mainret;
 };

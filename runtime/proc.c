@@ -156,38 +156,62 @@ static inline bool runqempty(struct p *pp)
 	}
 }
 
-static void globrunqput(struct g *gp)
+/*
+ * gq_*: a growable ring of G pointers.  The global run queue and the
+ * global free list hold pointers, not links through the Gs, so moving a
+ * batch never touches the Gs: their cache lines are often dirty in
+ * another core's cache, and a pointer chase under sched.lock would pay
+ * one miss per G with everybody waiting.
+ */
+static void gq_push(struct gqueue *q, struct g *gp)
 {
-	gp->schedlink = NULL;
-	if (sched.runqtail)
-		sched.runqtail->schedlink = gp;
-	else
-		sched.runqhead = gp;
-	sched.runqtail = gp;
-	atomic_fetch_add(&sched.runqsize, 1);
+	if (q->n == q->cap) {
+		uint32_t cap = q->cap ? q->cap * 2 : 1024, i;
+		struct g **v = sysmap(cap * sizeof(*v));
+
+		if (!v)
+			throw("out of memory growing a goroutine queue");
+		for (i = 0; i < q->n; i++)
+			v[i] = q->v[(q->head + i) & (q->cap - 1)];
+		if (q->v)
+			sysunmap(q->v, q->cap * sizeof(*v));
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->n++) & (q->cap - 1)] = gp;
 }
 
-static void globrunqputbatch(struct g *head, struct g *tail, int32_t n)
+static struct g *gq_pop(struct gqueue *q)
 {
-	tail->schedlink = NULL;
-	if (sched.runqtail)
-		sched.runqtail->schedlink = head;
-	else
-		sched.runqhead = head;
-	sched.runqtail = tail;
-	atomic_fetch_add(&sched.runqsize, n);
+	struct g *gp;
+
+	if (!q->n)
+		return NULL;
+	gp = q->v[q->head];
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->n--;
+	return gp;
+}
+
+static struct g *gq_poptail(struct gqueue *q)
+{
+	return q->n ? q->v[(q->head + --q->n) & (q->cap - 1)] : NULL;
+}
+
+/* globrunqput/globrunqpop: sched.lock held. */
+static void globrunqput(struct g *gp)
+{
+	gq_push(&sched.runq, gp);
+	atomic_fetch_add(&sched.runqsize, 1);
 }
 
 static struct g *globrunqpop(void)
 {
-	struct g *gp = sched.runqhead;
+	struct g *gp = gq_pop(&sched.runq);
 
-	if (gp) {
-		sched.runqhead = gp->schedlink;
-		if (!sched.runqhead)
-			sched.runqtail = NULL;
+	if (gp)
 		atomic_fetch_sub(&sched.runqsize, 1);
-	}
 	return gp;
 }
 
@@ -206,10 +230,10 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
 						     release, relaxed))
 		return false;
 	batch[n] = gp;
-	for (i = 0; i < n; i++)
-		batch[i]->schedlink = batch[i + 1];
 	lock(&sched.lock);
-	globrunqputbatch(batch[0], batch[n], (int32_t)n + 1);
+	for (i = 0; i <= n; i++)
+		gq_push(&sched.runq, batch[i]);
+	atomic_fetch_add(&sched.runqsize, (int32_t)n + 1);
 	unlock(&sched.lock);
 	return true;
 }
@@ -820,7 +844,7 @@ __probe void gort_sched_goexit(struct g *gp, struct p *pp)
 	gp->m = NULL;
 	gp->fn = NULL;
 	gp->arg = NULL;
-	gp->preempt = false;
+	store_relaxed(&gp->preempt, false);
 	pp->ngoroutine--;
 	if (gp->slot_size != stack_slotsize(default_stack_size)) {
 		lock(&sched.gflock);
@@ -831,58 +855,30 @@ __probe void gort_sched_goexit(struct g *gp, struct p *pp)
 	}
 	/* We are on g0: the stack is free to go. */
 	stack_detach(pp, gp);
-	gp->schedlink = pp->gfree;
-	pp->gfree = gp;
-	if (++pp->gfreecnt >= GFREE_LOCAL_MAX) {
-		/* Keep half here, warm; the rest goes global for sysmon to trim. */
-		struct g *head = NULL, *tail = NULL;
-		int32_t n = 0;
+	if (pp->gfreecnt == GFREE_LOCAL_MAX) {
+		/* Keep the hottest half here; the oldest half goes global. */
+		int32_t i, half = GFREE_LOCAL_MAX / 2;
 
-		while (pp->gfreecnt > GFREE_LOCAL_MAX / 2) {
-			struct g *g1 = pp->gfree;
-
-			pp->gfree = g1->schedlink;
-			pp->gfreecnt--;
-			g1->schedlink = head;
-			head = g1;
-			if (!tail)
-				tail = g1;
-			n++;
-		}
 		lock(&sched.gflock);
-		tail->schedlink = sched.gfree;
-		sched.gfree = head;
-		sched.ngfree += n;
+		for (i = 0; i < half; i++)
+			gq_push(&sched.gfree, pp->gfree[i]);
 		unlock(&sched.gflock);
+		memmove(pp->gfree, pp->gfree + half, (size_t)half * sizeof(pp->gfree[0]));
+		pp->gfreecnt -= half;
 	}
+	pp->gfree[pp->gfreecnt++] = gp;
 }
 
 /* gfget() - a dead G of default stack size (it has no stack), or NULL. */
 static struct g *gfget(struct p *pp)
 {
-	struct g *gp;
-
-	if (!pp->gfree && sched.gfree) {
-		int32_t n = 0;
-
+	if (!pp->gfreecnt && sched.gfree.n) {
 		lock(&sched.gflock);
-		while (n < GFREE_LOCAL_MAX / 2 && sched.gfree) {
-			gp = sched.gfree;
-			sched.gfree = gp->schedlink;
-			sched.ngfree--;
-			gp->schedlink = pp->gfree;
-			pp->gfree = gp;
-			n++;
-		}
+		while (pp->gfreecnt < GFREE_LOCAL_MAX / 2 && sched.gfree.n)
+			pp->gfree[pp->gfreecnt++] = gq_poptail(&sched.gfree);
 		unlock(&sched.gflock);
-		pp->gfreecnt += n;
 	}
-	gp = pp->gfree;
-	if (gp) {
-		pp->gfree = gp->schedlink;
-		pp->gfreecnt--;
-	}
-	return gp;
+	return pp->gfreecnt ? pp->gfree[--pp->gfreecnt] : NULL;
 }
 
 /* A dead G with a custom stack size, or NULL. */
@@ -968,7 +964,7 @@ static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	gp->gopc = pc;
 	gp->parentgoid = parent ? parent->goid : 0;
 	gp->waitreason = 0;
-	gp->preempt = false;
+	store_relaxed(&gp->preempt, false);
 	gp->ctx.sp = 0;		/* launched on its empty stack by execute */
 	pp->ngoroutine++;
 	atomic_store_explicit(&gp->status, Grunnable, relaxed);
@@ -1085,7 +1081,7 @@ void preemptcheck(void)
 	struct g *gp = mp ? mp->curg : NULL;
 
 	if (gp && unlikely(atomic_load_explicit(&gp->preempt, relaxed)) && !mp->locks) {
-		gp->preempt = false;
+		store_relaxed(&gp->preempt, false);
 		mcall(mp, mafterPreempt);
 	}
 }
@@ -1557,19 +1553,10 @@ static struct p *procresize(int32_t nprocs)
 		stack_pflush(pp);
 		sched.ngoroutine_dead += pp->ngoroutine;
 		pp->ngoroutine = 0;
-		if (pp->gfree) {
-			struct g *t = pp->gfree;
-
-			while (t->schedlink)
-				t = t->schedlink;
-			lock(&sched.gflock);
-			t->schedlink = sched.gfree;
-			sched.gfree = pp->gfree;
-			sched.ngfree += pp->gfreecnt;
-			unlock(&sched.gflock);
-			pp->gfree = NULL;
-			pp->gfreecnt = 0;
-		}
+		lock(&sched.gflock);
+		while (pp->gfreecnt)
+			gq_push(&sched.gfree, pp->gfree[--pp->gfreecnt]);
+		unlock(&sched.gflock);
 		if (mp && mp->p == pp) {
 			mp->p = NULL;
 			pp->m = NULL;
