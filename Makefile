@@ -125,7 +125,7 @@ $(O)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROGCFLAGS) -MMD -MP $< -o $@ $(PROGLDFLAGS) $(PROGLIBS)
 
-tests: $(TESTS)
+tests: $(TESTS) $(LIBSO)
 samples: $(SAMPLES)
 
 check: all tests samples

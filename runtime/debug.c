@@ -6,6 +6,8 @@
  *   schedtrace=MS   print a SCHED line every MS milliseconds (sysmon)
  *   scheddetail=1   with schedtrace, one more line per P
  *   verbose=1       report which kernel assists are active at start-up
+ *   guardmprotect=1 make stack guards with mprotect even if the kernel
+ *                   has MADV_GUARD_INSTALL (tests the fallback)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed).
  */
@@ -23,6 +25,7 @@ static const struct {
 	{ "schedtrace", &debug.schedtrace },
 	{ "scheddetail", &debug.scheddetail },
 	{ "verbose", &debug.verbose },
+	{ "guardmprotect", &debug.guardmprotect },
 };
 
 void parsedebugvars(void)

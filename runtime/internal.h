@@ -63,6 +63,13 @@ struct p;
 #define __probe __attribute__((noipa, used, visibility("default")))
 #endif
 
+/*
+ * PROBE_FRAME() opens every probe function: using the frame address
+ * forces a frame even in a leaf, so the first instruction is push %rbp,
+ * which uprobes emulate instead of single-stepping (~0.7 us vs ~10 us).
+ */
+#define PROBE_FRAME() __asm__ volatile("" :: "r"(__builtin_frame_address(0)))
+
 #define relaxed		memory_order_relaxed
 #define acquire		memory_order_acquire
 #define release		memory_order_release
@@ -119,6 +126,7 @@ struct debugvars {
 	int schedtrace;		/* ms between SCHED lines, 0 = off */
 	int scheddetail;
 	int verbose;		/* GORT_DEBUG=verbose=1: report kernel assists */
+	int guardmprotect;	/* force the mprotect guard-page fallback */
 };
 extern struct debugvars debug;
 
@@ -419,6 +427,7 @@ struct g *allgat(size_t i);
 #define for_each_g(i, gp) \
 	for (size_t i = 0, __n = allglen(); i < __n && ((gp) = allgat(i)); i++)
 
+void stack_init(void);
 size_t stack_slotsize(size_t stack_size);
 struct g *galloc_g(void);			/* new G, no stack yet */
 struct g *stackalloc_g(size_t stack_size);	/* new G owning a stack */

@@ -345,6 +345,7 @@ static uint32_t runqgrab(struct p *pp, struct g **batch, uint32_t batchhead,
  */
 __probe void gort_sched_steal(struct p *pp, struct p *victim, uint32_t n)
 {
+	PROBE_FRAME();
 	(void)pp, (void)victim, (void)n;
 	atomic_fetch_add_explicit(&sched.nsteal, 1, relaxed);
 }
@@ -480,6 +481,7 @@ static struct p *releasep(struct m *mp)
  */
 __probe void gort_sched_stopm(struct m *mp)
 {
+	PROBE_FRAME();
 	mp->blocked = true;
 	notesleep(&mp->park);
 	noteclear(&mp->park);
@@ -540,6 +542,7 @@ static void stopm_until(struct m *mp, int64_t when)
  */
 __probe void gort_sched_startm(struct m *mp, struct p *pp, bool spinning)
 {
+	PROBE_FRAME();
 	mp->spinning = spinning;
 	mp->nextp = pp;
 	notewakeup(&mp->park);
@@ -601,6 +604,7 @@ static void resetspinning(struct m *mp)
  */
 __probe void gort_sched_handoffp(struct p *pp, struct m *from)
 {
+	PROBE_FRAME();
 	int32_t zero = 0;
 
 	(void)from;
@@ -713,6 +717,7 @@ static void newm(struct p *pp, bool spinning)
  */
 __probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
 {
+	PROBE_FRAME();
 	uint32_t old = Gwaiting;
 
 	if (!atomic_compare_exchange_strong(&gp->status, &old, Grunnable))
@@ -740,6 +745,7 @@ void goready(struct g *gp)
  */
 __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 {
+	PROBE_FRAME();
 	mp->curg = gp;
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
@@ -801,6 +807,7 @@ void goparkunlock(struct lock *l, enum waitreason reason)
  */
 __probe void gort_sched_park(struct g *gp, uint32_t reason)
 {
+	PROBE_FRAME();
 	struct m *mp = gp->m;
 	bool (*fn)(struct g *, void *) = mp->waitunlockf;
 
@@ -827,6 +834,7 @@ __probe void gort_sched_park(struct g *gp, uint32_t reason)
  */
 __probe void gort_sched_preempt(struct g *gp, struct p *pp)
 {
+	PROBE_FRAME();
 	(void)pp;
 	atomic_store(&gp->status, Grunnable);
 	lock(&sched.lock);
@@ -840,6 +848,7 @@ __probe void gort_sched_preempt(struct g *gp, struct p *pp)
  */
 __probe void gort_sched_goexit(struct g *gp, struct p *pp)
 {
+	PROBE_FRAME();
 	atomic_store(&gp->status, Gdead);
 	gp->m = NULL;
 	gp->fn = NULL;
@@ -933,6 +942,7 @@ __export void gort_exit(void)
  */
 __probe void gort_sched_newproc(struct g *newg, struct g *parent, struct p *pp)
 {
+	PROBE_FRAME();
 	(void)parent;
 	runqput(pp, newg, true);
 }
@@ -1323,10 +1333,13 @@ static void mloop(struct m *mp)
 			if (mp->after == mafterPreempt)
 				gort_sched_preempt(gp, mp->p);
 			else {
-				atomic_store(&gp->status, Grunnable);
-				lock(&sched.lock);
-				globrunqput(gp);
-				unlock(&sched.lock);
+				/*
+				 * To the tail of the local queue, not the global
+				 * one as Go's Gosched: no lock, and stealing still
+				 * spreads it.  runqput may spill to global.
+				 */
+				store_release(&gp->status, Grunnable);
+				runqput(mp->p, gp, false);
 			}
 			break;
 		case mafterExit:
@@ -1468,6 +1481,7 @@ static void preemptall(void)
  */
 __probe void gort_sched_stw(const char *reason, uint32_t stop)
 {
+	PROBE_FRAME();
 	(void)reason, (void)stop;
 }
 
@@ -1762,7 +1776,14 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	mainstack = (mainstack + pg - 1) & ~(pg - 1);
 
 	sched.starttime = nanotime();
+	stack_init();
 	signals_init();
+	if (debug.verbose)
+		printf_raw("gort: GOMAXPROCS=%d (CPUs usable: %d, affinity+cgroup quota), "
+			   "stack %zu KiB + guard via %s, TLS model initial-exec\n",
+			   procs, ncpu, default_stack_size >> 10,
+			   stack_guard_mode() == 1 ? "MADV_GUARD_INSTALL" :
+			   "mprotect (VMA split per stack)");
 	noteclear(&sched.mainnote);
 	lock(&sched.lock);
 	procresize(procs);

@@ -115,18 +115,32 @@ int stack_guard_mode(void)
 	return guard_mode;
 }
 
+/*
+ * stack_init() - choose how guard pages are made: MADV_GUARD_INSTALL if
+ * the kernel has it (probed on a scratch mapping) and GORT_DEBUG does not
+ * say guardmprotect=1, else mprotect.
+ */
+void stack_init(void)
+{
+	size_t pg = physpagesize();
+	void *p;
+
+	guard_mode = 2;
+	if (debug.guardmprotect)
+		return;
+	p = sysmap(2 * pg);
+	if (!p)
+		return;
+	if (madvise(p, pg, MADV_GUARD_INSTALL) == 0)
+		guard_mode = 1;
+	sysunmap(p, 2 * pg);
+}
+
 /* stacklock held. */
 static int guard_install(uintptr_t lo)
 {
-	if (guard_mode != 2 && madvise((void *)lo, GUARD_SIZE, MADV_GUARD_INSTALL) == 0) {
-		guard_mode = 1;
-		return 0;
-	}
-	if (guard_mode != 2) {
-		guard_mode = 2;
-		if (debug.verbose)
-			printf_raw("gort: MADV_GUARD_INSTALL unavailable; guard pages via mprotect\n");
-	}
+	if (guard_mode == 1)
+		return madvise((void *)lo, GUARD_SIZE, MADV_GUARD_INSTALL) ? -ENOMEM : 0;
 	return mprotect((void *)lo, GUARD_SIZE, PROT_NONE) ? -ENOMEM : 0;
 }
 

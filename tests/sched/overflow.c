@@ -8,7 +8,9 @@
  * with 2), rather than a silent SIGSEGV or, worse, running into a
  * neighbouring stack.  Table-driven: a goroutine with the default stack,
  * one with a 64 KiB stack from gort_go_opts(), and the main goroutine with
- * a 256 KiB main_stack_size; each on 1 and 2 Ps.
+ * a 256 KiB main_stack_size; each on 1 and 2 Ps, and with the guard pages
+ * made by the mprotect fallback (GORT_DEBUG=guardmprotect=1) as well as by
+ * MADV_GUARD_INSTALL.
  */
 #include "../gort_test.h"
 
@@ -21,6 +23,7 @@ FIXTURE(overflow) {
 FIXTURE_VARIANT(overflow) {
 	enum where where;
 	int maxprocs;
+	bool mprotect;
 };
 
 FIXTURE_VARIANT_ADD(overflow, goroutine_procs1) { .where = IN_GOROUTINE, .maxprocs = 1, };
@@ -29,6 +32,9 @@ FIXTURE_VARIANT_ADD(overflow, small_stack_procs1) { .where = IN_SMALL_GOROUTINE,
 FIXTURE_VARIANT_ADD(overflow, small_stack_procs2) { .where = IN_SMALL_GOROUTINE, .maxprocs = 2, };
 FIXTURE_VARIANT_ADD(overflow, main_procs1) { .where = IN_MAIN, .maxprocs = 1, };
 FIXTURE_VARIANT_ADD(overflow, main_procs2) { .where = IN_MAIN, .maxprocs = 2, };
+FIXTURE_VARIANT_ADD(overflow, goroutine_mprotect) { .where = IN_GOROUTINE, .maxprocs = 2, .mprotect = true, };
+FIXTURE_VARIANT_ADD(overflow, small_stack_mprotect) { .where = IN_SMALL_GOROUTINE, .maxprocs = 1, .mprotect = true, };
+FIXTURE_VARIANT_ADD(overflow, main_mprotect) { .where = IN_MAIN, .maxprocs = 1, .mprotect = true, };
 
 FIXTURE_SETUP(overflow)
 {
@@ -97,7 +103,22 @@ static int child_fn(void *arg)
 	};
 
 	(void)arg;
+	if (cur->mprotect)
+		setenv("GORT_DEBUG", "guardmprotect=1", 1);
 	return gort_main(overflow_main, NULL, &opts);
+}
+
+/* The id in "runtime: goroutine N stack overflow", or -1. */
+static long overflow_goid(const char *out)
+{
+	const char *s = strstr(out, "runtime: goroutine ");
+	char word[16] = "";
+	long id = -1;
+
+	if (!s || sscanf(s, "runtime: goroutine %ld %15s", &id, word) != 2 ||
+	    strcmp(word, "stack"))
+		return -1;
+	return id;
 }
 
 TEST_F(overflow, fatal)
@@ -115,8 +136,11 @@ TEST_F(overflow, fatal)
 	ASSERT_TRUE(WIFEXITED(c->status));
 	ASSERT_NE(0, code);
 	ASSERT_EQ(NULL, strstr(c->out, "recursion returned"));
-	ASSERT_NE(NULL, strstr(c->out, "stack overflow"));
-	ASSERT_NE(NULL, strstr(c->out, "goroutine"));
+	ASSERT_NE(NULL, strstr(c->out, "fatal error: stack overflow"));
+	/* "runtime: goroutine N stack overflow: stack exceeds ..." */
+	ASSERT_LT(0, overflow_goid(c->out));
+	/* The traceback shows the recursion (gcc may name it recurse.isra.0). */
+	ASSERT_NE(NULL, strstr(c->out, "in recurse"));
 	EXPECT_EQ(2, code);
 }
 
