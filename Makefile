@@ -147,7 +147,8 @@ install: all
 	$(Q)ln -sf libgort.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgort.so
 	$(Q)install -m 644 runtime/include/gort.h $(DESTDIR)$(PREFIX)/include/
 	$(Q)install -m 644 $(filter runtime/include/gort/%,$(headers-y)) $(DESTDIR)$(PREFIX)/include/gort/
-	$(Q)install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' runtime/gort.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort.pc
 
 uninstall:
 	$(quiet) UNINST $(DESTDIR)$(PREFIX)
