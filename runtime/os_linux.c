@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,25 +99,98 @@ static int readsmall(const char *path, char *buf, size_t sz)
 	return (int)n;
 }
 
-/* Quota in CPUs (rounded up), or 0 if unlimited / unknown. */
-static int cgroup_cpu_quota(void)
+/* Quota in CPUs of one cgroup directory, rounded up; 0 = none/unknown. */
+static int quota_at(const char *dir, bool v2)
 {
-	char buf[128];
+	char path[1600], buf[128];
 	long long quota, period;
 
-	if (readsmall("/sys/fs/cgroup/cpu.max", buf, sizeof(buf)) > 0) {
-		if (!strncmp(buf, "max", 3))
+	if (v2) {
+		snprintf(path, sizeof(path), "%s/cpu.max", dir);
+		if (readsmall(path, buf, sizeof(buf)) <= 0 || !strncmp(buf, "max", 3))
 			return 0;
-		if (sscanf(buf, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0)
-			return (int)((quota + period - 1) / period);
-		return 0;
+		if (sscanf(buf, "%lld %lld", &quota, &period) != 2)
+			return 0;
+	} else {
+		snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+		if (readsmall(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%lld", &quota) != 1)
+			return 0;
+		snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+		if (readsmall(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%lld", &period) != 1)
+			return 0;
 	}
-	if (readsmall("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", buf, sizeof(buf)) > 0 &&
-	    sscanf(buf, "%lld", &quota) == 1 && quota > 0 &&
-	    readsmall("/sys/fs/cgroup/cpu/cpu.cfs_period_us", buf, sizeof(buf)) > 0 &&
-	    sscanf(buf, "%lld", &period) == 1 && period > 0)
-		return (int)((quota + period - 1) / period);
-	return 0;
+	if (quota <= 0 || period <= 0)
+		return 0;
+	return (int)((quota + period - 1) / period);
+}
+
+/*
+ * cgroup_cpu_quota() - the tightest CPU quota on the process's cgroup and
+ * its ancestors (a parent's limit binds its children), in CPUs rounded
+ * up; 0 if none.  The cgroup comes from /proc/self/cgroup: "0::/path" for
+ * cgroup v2, "N:...cpu...:/path" for v1, under the usual mount points.
+ */
+static int cgroup_cpu_quota(void)
+{
+	static const char *const v1mounts[] = {
+		"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpuacct,cpu",
+	};
+	char buf[4096], rel[1024] = "", dir[1536], *line, *save = NULL;
+	bool v2 = false, found = false;
+	int best = 0;
+	size_t i;
+
+	if (readsmall("/proc/self/cgroup", buf, sizeof(buf)) <= 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char ctl[256];
+		size_t n;
+
+		if (!c2)
+			continue;
+		n = (size_t)(c2 - c1 - 1);
+		if (n >= sizeof(ctl))
+			continue;
+		memcpy(ctl, c1 + 1, n);
+		ctl[n] = 0;
+		if (n == 0 && !found) {			/* v2: "0::/path" */
+			v2 = true;
+			snprintf(rel, sizeof(rel), "%s", c2 + 1);
+		} else {
+			char *tok, *s2 = NULL;
+
+			for (tok = strtok_r(ctl, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+				if (!strcmp(tok, "cpu")) {	/* v1 wins: it has the cpu controller */
+					v2 = false;
+					found = true;
+					snprintf(rel, sizeof(rel), "%s", c2 + 1);
+				}
+			}
+		}
+	}
+	for (i = 0; i < (v2 ? 1 : ARRAY_SIZE(v1mounts)); i++) {
+		const char *mnt = v2 ? "/sys/fs/cgroup" : v1mounts[i];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+		/* From the process's cgroup up to the mount point. */
+		for (;;) {
+			int q = quota_at(dir, v2);
+
+			if (q > 0 && (best == 0 || q < best))
+				best = q;
+			if (strlen(dir) <= strlen(mnt))
+				break;
+			slash = strrchr(dir, '/');
+			if (!slash)
+				break;
+			*slash = 0;
+		}
+		if (best)
+			break;
+	}
+	return best;
 }
 
 int ncpu_available(void)
