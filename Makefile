@@ -37,8 +37,12 @@ include Kbuild
 OBJS		:= $(addprefix $(O)/,$(lib-y) $(arch-$(ARCH)-y))
 SAMPLES		:= $(addprefix $(O)/,$(samples-y))
 BENCHES		:= $(addprefix $(O)/,$(bench-y))
-TEST_SRCS	:= $(sort $(wildcard tests/*/*.c))
+TEST_SRCS	:= $(sort $(filter-out tests/numa-guest/%,$(wildcard tests/*/*.c)))
 TESTS		:= $(patsubst %.c,$(O)/%,$(TEST_SRCS))
+# Tests that run inside a multi-node qemu guest: static, no harness deps
+# on the host's libraries (tools/numa-guest boots them).
+GUEST_SRCS	:= $(sort $(wildcard tests/numa-guest/*.c))
+GUEST_TESTS	:= $(patsubst tests/numa-guest/%.c,$(O)/numa-guest/%,$(GUEST_SRCS))
 
 LIBA		:= $(O)/libgort.a
 SONAME		:= libgort.so.0
@@ -115,6 +119,12 @@ $(O)/tests/%: tests/%.c tests/gort_test.h $(LIBA) $(KSFT)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROGCFLAGS) -Itests -MMD -MP $< -o $@ $(PROGLDFLAGS) $(PROGLIBS)
 
+$(O)/numa-guest/%: tests/numa-guest/%.c tests/gort_test.h $(LIBA) $(KSFT)
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASEFLAGS) $(WARNFLAGS) -Iruntime/include -I$(O)/include -Itests -static \
+		-MMD -MP $< -o $@ $(LIBA) -lnuma -lpthread -ldl
+
 $(O)/samples/%: samples/%.c $(LIBA)
 	$(quiet) CC $@
 	@mkdir -p $(@D)
@@ -125,11 +135,11 @@ $(O)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROGCFLAGS) -MMD -MP $< -o $@ $(PROGLDFLAGS) $(PROGLIBS)
 
-tests: $(TESTS) $(LIBSO)
+tests: $(TESTS) $(LIBSO) $(GUEST_TESTS)
 samples: $(SAMPLES)
 
 check: all tests samples
-	$(Q)tests/run $(O)
+	$(Q)GORT_SRCDIR=$(CURDIR) tests/run $(O)
 
 demo: $(SAMPLES)
 	$(Q)tools/demo $(O)
@@ -158,7 +168,7 @@ uninstall:
 
 clean:
 	$(quiet) CLEAN $(O)
-	$(Q)rm -rf $(O)/runtime $(O)/tests $(O)/samples $(O)/bench $(O)/libgort* $(O)/gort.pc
+	$(Q)rm -rf $(O)/runtime $(O)/tests $(O)/numa-guest $(O)/samples $(O)/bench $(O)/libgort* $(O)/gort.pc
 
 distclean:
 	$(Q)rm -rf $(O)
