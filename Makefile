@@ -92,7 +92,14 @@ $(O)/%.o: %.S $(O)/.deps-build
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LIBCFLAGS) -MMD -MP -c $< -o $@
 
-$(LIBA): $(OBJS)
+# The archive holds one object: all of the runtime linked with -r, hidden
+# symbols made local, so a static link sees only gort_* (a program may
+# have its own lock(), sched or debug).
+$(O)/libgort.o: $(OBJS)
+	$(quiet) LD $@
+	$(Q)$(CC) -r -nostdlib -o $@.tmp $^ && objcopy --localize-hidden $@.tmp $@ && rm -f $@.tmp
+
+$(LIBA): $(O)/libgort.o
 	$(quiet) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 

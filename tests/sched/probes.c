@@ -8,7 +8,9 @@
  * on x86_64 must start with "push %rbp" (0x55): an entry uprobe on that
  * instruction is emulated (~0.7 us) instead of single-stepped (~10 us),
  * which needs -fno-omit-frame-pointer and no -fcf-protection (endbr64).
- * Internal functions must not leak from libgort.so (version script).
+ * Internal functions must not leak from libgort.so (version script) nor
+ * from libgort.a (one relocatable object with hidden symbols localized),
+ * so a program may define its own lock() or debug.
  */
 #include "../gort_test.h"
 
@@ -55,6 +57,12 @@ TEST(static_program)
 			TH_LOG("%s not found", probes[i]);
 		ASSERT_NE(NULL, fn);
 		check_prologue(_metadata, fn, probes[i]);
+	}
+	/* libgort.a holds one object whose hidden symbols are local. */
+	for (i = 0; i < GT_ARRAY_SIZE(internals); i++) {
+		if (dlsym(RTLD_DEFAULT, internals[i]))
+			TH_LOG("%s leaks from libgort.a", internals[i]);
+		EXPECT_EQ(NULL, dlsym(RTLD_DEFAULT, internals[i]));
 	}
 }
 
