@@ -20,7 +20,7 @@
 #ifndef GORT_INTERNAL_H
 #define GORT_INTERNAL_H
 
-#include <stdatomic.h>
+#include "atomic.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,7 +87,7 @@ struct p;
  * held across a goroutine switch (except via gopark's unlock function).
  */
 struct lock {
-	_Atomic uint32_t key;
+	uint32_t key;
 };
 
 void lock(struct lock *l);
@@ -95,7 +95,7 @@ void unlock(struct lock *l);
 
 /* struct note - one-shot sleep/wakeup between threads (Go's note). */
 struct note {
-	_Atomic uint32_t key;
+	uint32_t key;
 };
 
 void noteclear(struct note *n);
@@ -104,8 +104,8 @@ void notesleep(struct note *n);
 /* Return: true if woken, false on timeout (ns < 0 = forever). */
 bool notetsleep(struct note *n, int64_t ns);
 
-int futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
-void futexwakeup(_Atomic uint32_t *addr, int cnt);
+int futexsleep(uint32_t *addr, uint32_t val, int64_t ns);
+void futexwakeup(uint32_t *addr, int cnt);
 
 /* ---- os_linux.c: the OS boundary ---- */
 
@@ -117,6 +117,8 @@ void usleep_ns(int64_t ns);
 pid_t gettid_raw(void);
 void *sysmap(size_t n);		/* anonymous, lazily committed; NULL on failure */
 void sysunmap(void *p, size_t n);
+int sysmadvise(void *p, size_t n, int advice);	/* 0 or -errno */
+int sysmprotect(void *p, size_t n, int prot);
 uint32_t fastrand(void);
 size_t physpagesize(void);
 
@@ -189,7 +191,7 @@ struct timer {
 	void (*f)(void *arg, uint64_t seq);
 	void *arg;
 	uint64_t seq;
-	_Atomic(struct p *) pp;
+	struct p * pp;
 	int32_t idx;		/* heap index, -1 when not in a heap */
 };
 
@@ -206,9 +208,9 @@ struct g {
 	uintptr_t guard_lo;		/* guard pages [guard_lo, stack_lo) */
 	size_t slot_size;		/* guard + stack */
 	int64_t goid;
-	_Atomic uint32_t status;	/* enum gstatus */
+	uint32_t status;	/* enum gstatus */
 	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
-	_Atomic bool preempt;		/* asked to yield at the next gort call */
+	bool preempt;		/* asked to yield at the next gort call */
 	bool stack_clean;		/* stack pages below the top released */
 	int64_t waitsince;		/* nanotime_coarse() when parked */
 	struct g *schedlink;		/* run queue / free list link */
@@ -223,7 +225,7 @@ struct g {
 	uint32_t waitticket;
 	int64_t acquiretime;
 	bool ticket_handoff;		/* woken by a direct handoff */
-	_Atomic uint32_t parkstate;	/* gort_park: 0, 1 token, 2 parked */
+	uint32_t parkstate;	/* gort_park: 0, 1 token, 2 parked */
 	bool timedout;
 	struct timer timer;		/* gort_sleep() and timed waits */
 #ifdef GORT_ASAN
@@ -251,11 +253,11 @@ enum pstatus {
  */
 struct p {
 	int32_t id;
-	_Atomic uint32_t status;	/* enum pstatus */
+	uint32_t status;	/* enum pstatus */
 	struct p *link;			/* idle list, under sched.lock */
 	struct m *m;			/* owner, NULL when idle */
-	_Atomic uint32_t schedtick;	/* incremented on each schedule */
-	_Atomic uint32_t syscalltick;	/* incremented on each syscall */
+	uint32_t schedtick;	/* incremented on each schedule */
+	uint32_t syscalltick;	/* incremented on each syscall */
 	struct {			/* sysmon's view, sysmon only */
 		uint32_t schedtick, syscalltick;
 		int64_t schedwhen, syscallwhen;
@@ -272,11 +274,11 @@ struct p {
 	struct lock timerlock;		/* guards timers */
 	struct timer **timers;		/* min-heap on when */
 	int32_t ntimers, ctimers;
-	_Atomic int64_t timer0when;	/* when of timers[0], 0 if none */
+	int64_t timer0when;	/* when of timers[0], 0 if none */
 
-	_Atomic uint32_t runqhead __aligned(CACHELINE);
-	_Atomic uint32_t runqtail;
-	_Atomic(struct g *) runnext;
+	uint32_t runqhead __aligned(CACHELINE);
+	uint32_t runqtail;
+	struct g * runnext;
 	struct g *runq[RUNQ_SIZE];
 } __aligned(CACHELINE);
 
@@ -348,16 +350,16 @@ struct schedt {
 	int64_t ngoroutine_dead;	/* lock: counts of destroyed Ps */
 	int32_t stopwait;		/* lock: Ps still to stop */
 
-	_Atomic int32_t npidle __aligned(CACHELINE);
-	_Atomic int32_t nmspinning;
+	int32_t npidle __aligned(CACHELINE);
+	int32_t nmspinning;
 
-	_Atomic int32_t runqsize __aligned(CACHELINE);
+	int32_t runqsize __aligned(CACHELINE);
 
 	/* Read-mostly flags. */
-	_Atomic uint32_t gcwaiting __aligned(CACHELINE);	/* stop-the-world */
-	_Atomic uint32_t sysmonwait;	/* sysmon sleeps on sysmonnote */
-	_Atomic int64_t pollUntil;	/* when the timer-sleeping M wakes */
-	_Atomic bool exiting;		/* main returned: no deadlock checks */
+	uint32_t gcwaiting __aligned(CACHELINE);	/* stop-the-world */
+	uint32_t sysmonwait;	/* sysmon sleeps on sysmonnote */
+	int64_t pollUntil;	/* when the timer-sleeping M wakes */
+	bool exiting;		/* main returned: no deadlock checks */
 	bool started;
 	int64_t starttime;
 
@@ -365,10 +367,10 @@ struct schedt {
 	struct gqueue gfree;		/*   default stack size (no stack) */
 	struct g *gfree_custom;		/*   other sizes, with their stacks */
 
-	_Atomic int64_t goidgen __aligned(CACHELINE);
+	int64_t goidgen __aligned(CACHELINE);
 
-	_Atomic uint64_t nhandoff __aligned(CACHELINE);
-	_Atomic uint64_t nsteal, npreempt;
+	uint64_t nhandoff __aligned(CACHELINE);
+	uint64_t nsteal, npreempt;
 
 	struct note stopnote;
 	struct note sysmonnote;
@@ -378,8 +380,8 @@ struct schedt {
 
 extern struct schedt sched;
 extern struct p *allp[GORT_MAXPROCS_LIMIT];
-extern _Atomic int32_t gomaxprocs;
-extern _Atomic(struct m *) allms;
+extern int32_t gomaxprocs;
+extern struct m * allms;
 extern size_t default_stack_size;
 extern int ncpu;
 

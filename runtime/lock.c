@@ -22,7 +22,7 @@
 enum { UNLOCKED, LOCKED, SLEEPING };
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30, PASSIVE_SPIN = 1 };
 
-int futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns)
+int futexsleep(uint32_t *addr, uint32_t val, int64_t ns)
 {
 	struct timespec ts, *tsp = NULL;
 
@@ -35,7 +35,7 @@ int futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns)
 				(long)tsp, 0, 0);
 }
 
-void futexwakeup(_Atomic uint32_t *addr, int cnt)
+void futexwakeup(uint32_t *addr, int cnt)
 {
 	long ret = rawsyscall6(SYS_futex, (long)addr, FUTEX_WAKE_PRIVATE, cnt,
 			       0, 0, 0);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * os_linux.c - the runtime's OS boundary: clocks, CPU counting, memory
- * mappings.  Everything here returns -errno or a sentinel and never
- * touches errno (a goroutine may resume on another thread, see sched.h).
+ * mappings.  Everything here makes raw system calls and returns -errno or
+ * a sentinel: it never reads or writes errno, which belongs to the user's
+ * code (and whose address a parked goroutine must not keep, see sched.h).
  *
  * CPU count = CPUs in the affinity mask, capped by the cgroup CPU quota
  * (cgroup v2 cpu.max, else v1 cpu.cfs_quota_us/cfs_period_us), rounded up.
@@ -72,27 +73,37 @@ size_t physpagesize(void)
 
 void *sysmap(size_t n)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	long p = rawsyscall6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	return p < 0 && p > -4096 ? NULL : (void *)p;
 }
 
 void sysunmap(void *p, size_t n)
 {
-	munmap(p, n);
+	rawsyscall(SYS_munmap, p, n, 0);
+}
+
+int sysmadvise(void *p, size_t n, int advice)
+{
+	return (int)rawsyscall(SYS_madvise, p, n, advice);
+}
+
+int sysmprotect(void *p, size_t n, int prot)
+{
+	return (int)rawsyscall(SYS_mprotect, p, n, prot);
 }
 
 /* Read a small file into buf; returns length or -1. */
 static int readsmall(const char *path, char *buf, size_t sz)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int fd = (int)rawsyscall6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	long n;
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sz - 1);
-	close(fd);
+	n = rawsyscall(SYS_read, fd, buf, sz - 1);
+	rawsyscall(SYS_close, fd, 0, 0);
 	if (n < 0)
 		return -1;
 	buf[n] = 0;
@@ -198,7 +209,8 @@ int ncpu_available(void)
 	cpu_set_t set;
 	int n = 1, q;
 
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+	CPU_ZERO(&set);
+	if (rawsyscall(SYS_sched_getaffinity, 0, sizeof(set), &set) > 0)
 		n = CPU_COUNT(&set);
 	if (n < 1)
 		n = 1;
@@ -218,7 +230,7 @@ uint32_t fastrand(void)
 {
 	struct m *mp = getm();
 	uint64_t x;
-	static _Atomic uint64_t seed = 0x9e3779b97f4a7c15ull;
+	static uint64_t seed = 0x9e3779b97f4a7c15ull;
 
 	if (!mp)
 		return (uint32_t)(atomic_fetch_add(&seed, 0x9e3779b97f4a7c15ull) >> 32);

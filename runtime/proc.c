@@ -58,8 +58,8 @@
 
 struct schedt sched;
 struct p *allp[GORT_MAXPROCS_LIMIT];
-_Atomic int32_t gomaxprocs;
-_Atomic(struct m *) allms;
+int32_t gomaxprocs;
+struct m * allms;
 int ncpu;
 
 static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
@@ -224,7 +224,7 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
 	if (n != RUNQ_SIZE / 2)
 		throw("runqputslow: queue is not full");
 	for (i = 0; i < n; i++)
-		batch[i] = load_relaxed((_Atomic(struct g *) *)&pp->runq[(h + i) % RUNQ_SIZE]);
+		batch[i] = load_relaxed((struct g * *)&pp->runq[(h + i) % RUNQ_SIZE]);
 	/* release: pairs with the acquire load of runqhead by stealers. */
 	if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
 						     release, relaxed))
@@ -258,7 +258,7 @@ static void runqput(struct p *pp, struct g *gp, bool next)
 		h = load_acquire(&pp->runqhead);
 		t = load_relaxed(&pp->runqtail);
 		if (t - h < RUNQ_SIZE) {
-			store_relaxed((_Atomic(struct g *) *)&pp->runq[t % RUNQ_SIZE], gp);
+			store_relaxed((struct g * *)&pp->runq[t % RUNQ_SIZE], gp);
 			/* release: the slot is written before it is published. */
 			store_release(&pp->runqtail, t + 1);
 			return;
@@ -286,7 +286,7 @@ static struct g *runqget(struct p *pp, bool *inherit)
 
 		if (t == h)
 			return NULL;
-		gp = load_relaxed((_Atomic(struct g *) *)&pp->runq[h % RUNQ_SIZE]);
+		gp = load_relaxed((struct g * *)&pp->runq[h % RUNQ_SIZE]);
 		if (atomic_compare_exchange_weak_explicit(&pp->runqhead, &h, h + 1,
 							  release, relaxed))
 			return gp;
@@ -323,15 +323,15 @@ static uint32_t runqgrab(struct p *pp, struct g **batch, uint32_t batchhead,
 				usleep_ns(3000);
 			if (!atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
 				continue;
-			store_relaxed((_Atomic(struct g *) *)&batch[batchhead % RUNQ_SIZE], next);
+			store_relaxed((struct g * *)&batch[batchhead % RUNQ_SIZE], next);
 			return 1;
 		}
 		if (n > RUNQ_SIZE / 2)
 			continue;	/* read inconsistent h and t */
 		for (i = 0; i < n; i++) {
-			struct g *gp = load_relaxed((_Atomic(struct g *) *)&pp->runq[(h + i) % RUNQ_SIZE]);
+			struct g *gp = load_relaxed((struct g * *)&pp->runq[(h + i) % RUNQ_SIZE]);
 
-			store_relaxed((_Atomic(struct g *) *)&batch[(batchhead + i) % RUNQ_SIZE], gp);
+			store_relaxed((struct g * *)&batch[(batchhead + i) % RUNQ_SIZE], gp);
 		}
 		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
 							    release, relaxed))
@@ -361,7 +361,7 @@ static struct g *runqsteal(struct p *pp, struct p *victim, bool stealnext)
 		return NULL;
 	gort_sched_steal(pp, victim, n);
 	n--;
-	gp = load_relaxed((_Atomic(struct g *) *)&pp->runq[(t + n) % RUNQ_SIZE]);
+	gp = load_relaxed((struct g * *)&pp->runq[(t + n) % RUNQ_SIZE]);
 	if (n == 0)
 		return gp;
 	h = load_acquire(&pp->runqhead);
@@ -1738,7 +1738,7 @@ static void runmain(void *unused)
 
 __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opts)
 {
-	static _Atomic bool once;
+	static bool once;
 	size_t stack = 0, mainstack = 8 << 20, pg = physpagesize();
 	int procs = 0;
 	struct p *pp;

@@ -29,7 +29,7 @@
 struct semaroot {
 	struct lock lock;
 	struct g *head, *tail;
-	_Atomic uint32_t nwait;
+	uint32_t nwait;
 } __aligned(CACHELINE);
 
 static struct semaroot semtable[SEMTABSZ];
@@ -41,7 +41,7 @@ static struct semaroot *semroot(uint32_t *addr)
 
 static bool cansemacquire(uint32_t *addr)
 {
-	_Atomic uint32_t *a = (_Atomic uint32_t *)addr;
+	uint32_t *a = (uint32_t *)addr;
 	uint32_t v = atomic_load(a);
 
 	while (v != 0) {
@@ -184,7 +184,7 @@ void semrelease1(uint32_t *addr, bool handoff)
 	struct m *mp;
 	struct g *gp;
 
-	atomic_fetch_add((_Atomic uint32_t *)addr, 1);
+	atomic_fetch_add((uint32_t *)addr, 1);
 	/* Pairs with the nwait increment in semacquire1 (both seq_cst). */
 	if (atomic_load(&root->nwait) == 0)
 		return;

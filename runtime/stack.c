@@ -72,7 +72,7 @@ static int guard_mode;			/* 1 madvise guard, 2 mprotect */
 
 static struct lock allglock;
 static struct g **allgchunks[ALLG_CHUNKS];
-static _Atomic size_t nallg;
+static size_t nallg;
 
 size_t allglen(void)
 {
@@ -131,7 +131,7 @@ void stack_init(void)
 	p = sysmap(2 * pg);
 	if (!p)
 		return;
-	if (madvise(p, pg, MADV_GUARD_INSTALL) == 0)
+	if (sysmadvise(p, pg, MADV_GUARD_INSTALL) == 0)
 		guard_mode = 1;
 	sysunmap(p, 2 * pg);
 }
@@ -140,8 +140,8 @@ void stack_init(void)
 static int guard_install(uintptr_t lo)
 {
 	if (guard_mode == 1)
-		return madvise((void *)lo, GUARD_SIZE, MADV_GUARD_INSTALL) ? -ENOMEM : 0;
-	return mprotect((void *)lo, GUARD_SIZE, PROT_NONE) ? -ENOMEM : 0;
+		return sysmadvise((void *)lo, GUARD_SIZE, MADV_GUARD_INSTALL) ? -ENOMEM : 0;
+	return sysmprotect((void *)lo, GUARD_SIZE, PROT_NONE) ? -ENOMEM : 0;
 }
 
 /* A new slot of @slot bytes, guard installed; stacklock held. */
@@ -161,7 +161,7 @@ static uintptr_t slotalloc(size_t slot, bool dflt)
 		c = (uintptr_t)sysmap(slot * CHUNK_SLOTS);
 		if (!c)
 			return 0;
-		madvise((void *)c, slot * CHUNK_SLOTS, MADV_NOHUGEPAGE);
+		sysmadvise((void *)c, slot * CHUNK_SLOTS, MADV_NOHUGEPAGE);
 		for (i = 0; i < CHUNK_SLOTS; i++)
 			if (guard_install(c + i * slot))
 				return 0;	/* VMA limit with mprotect */
@@ -351,7 +351,7 @@ bool stack_scavenge(void)
 	unlock(&pool.lock);
 	/* madvise outside the lock; rel is private meanwhile. */
 	for (i = 0; i < rel.n; i++)
-		madvise((void *)(rel.v[i] + GUARD_SIZE), slot - GUARD_SIZE, MADV_DONTNEED);
+		sysmadvise((void *)(rel.v[i] + GUARD_SIZE), slot - GUARD_SIZE, MADV_DONTNEED);
 	lock(&pool.lock);
 	n = rel.n;
 	for (i = 0; i < n; i++)

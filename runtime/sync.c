@@ -35,9 +35,9 @@ enum {
 #define starvationThresholdNs	(1000 * 1000)
 #define rwmutexMaxReaders	(1 << 30)
 
-#define A32(p)	((_Atomic int32_t *)(p))
-#define AU32(p)	((_Atomic uint32_t *)(p))
-#define AU64(p)	((_Atomic uint64_t *)(p))
+#define A32(p)	((int32_t *)(p))
+#define AU32(p)	((uint32_t *)(p))
+#define AU64(p)	((uint64_t *)(p))
 
 /* Go's runtime_canSpin: only on multicore, with other Ps running and
  * nothing else to do locally. */

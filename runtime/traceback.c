@@ -183,7 +183,7 @@ void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp)
 	}
 }
 
-static _Atomic int dying;
+static int dying;
 
 static void __noreturn die(const char *msg, bool isthrow)
 {

@@ -137,11 +137,16 @@ static int nonpositive_main(void *arg)
 			return 1;
 		/*
 		 * On one P the new goroutine can only run when we give the P
-		 * up; with two it may run anyway.  Either way a handful of
-		 * yields is plenty.
+		 * up; with two, the other P may steal it and then be
+		 * descheduled by the OS for a while, so bound the wait in
+		 * time (1 s), not in a number of yields.
 		 */
-		for (y->tries = 0; y->tries < 1000 && !atomic_load(&y->ran); y->tries++)
-			gort_sleep(ns[k]);
+		{
+			int64_t end = gort_nanotime() + 1000 * GT_MS;
+
+			for (y->tries = 0; !atomic_load(&y->ran) && gort_nanotime() < end; y->tries++)
+				gort_sleep(ns[k]);
+		}
 		if (!GCHECK(atomic_load(&y->ran)))
 			fprintf(stderr, "# gort_sleep(%lld) never let another goroutine run\n",
 				(long long)ns[k]);
