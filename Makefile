@@ -4,7 +4,7 @@
 #
 #   make                 libgort.a, libgort.so, gort.pc      (in O=, default build/)
 #   make check           build everything and run all tests  (SANITIZE=address,undefined)
-#   make demo            the main job: a server on gort, observed live
+#   make demo            the main job, observed live (today: samples/workers)
 #   make bench           benchmarks against their peers, printed as ratios
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make V=1             show full commands;  CC=clang  WERROR=1

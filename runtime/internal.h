@@ -9,10 +9,11 @@
  *
  * Lock order (a lock may only be taken while holding locks above it):
  *
- *	sched.lock
- *	  p->timerlock
- *	  sema root lock (semaroot.lock), cond list lock
- *	    allglock, stack pool lock, sched.gflock
+ *	semaroot.lock, cond list lock	a timed wait arms its timer (which
+ *	  sched.lock			may start an M) before unlocking
+ *	    p->timerlock
+ *	    sched.gflock, stack pool lock, stacklock, allglock, symlock
+ *	    (leaves: nothing is taken under them)
  *
  * No lock is ever held across a goroutine switch, except the one a parking
  * goroutine passes to gopark(), which is released on g0 after the switch.
@@ -176,6 +177,7 @@ enum waitreason {
 	waitReasonPreempted,
 	waitReasonGCWorkerIdle,
 	waitReasonPark,
+	waitReasonStopTheWorld,
 	waitReasonMax,
 };
 extern const char *const waitreasonstrings[waitReasonMax];
@@ -210,8 +212,7 @@ struct g {
 	int64_t goid;
 	uint32_t status;	/* enum gstatus */
 	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
-	bool preempt;		/* asked to yield at the next gort call */
-	bool stack_clean;		/* stack pages below the top released */
+	bool preempt;			/* yield at the next preemption point */
 	int64_t waitsince;		/* nanotime_coarse() when parked */
 	struct g *schedlink;		/* run queue / free list link */
 	struct m *m;			/* M running it, NULL if not running */
@@ -360,6 +361,7 @@ struct schedt {
 	uint32_t sysmonwait;	/* sysmon sleeps on sysmonnote */
 	int64_t pollUntil;	/* when the timer-sleeping M wakes */
 	bool exiting;		/* main returned: no deadlock checks */
+	int32_t nwakers;		/* gort_external_wakers(): no deadlock checks */
 	bool started;
 	int64_t starttime;
 
@@ -400,7 +402,6 @@ void gopark(bool (*unlockf)(struct g *, void *), void *lock,
 void goparkunlock(struct lock *l, enum waitreason reason);
 void goready(struct g *gp);
 void wakep(void);
-void goschedIfBusy(void);
 void preemptcheck(void);
 void stopTheWorld(const char *reason);
 void startTheWorld(void);
@@ -443,14 +444,16 @@ int stack_guard_mode(void);
 /* ---- time.c: per-P timer heaps ---- */
 
 void addtimer(struct timer *t);
+bool addtimer_nowake(struct timer *t);	/* true: caller must wakep() */
 bool deltimer(struct timer *t);
 int64_t checktimers(struct p *pp, int64_t now, bool *ran);
 int64_t nexttimer(void);
+int64_t when(int64_t ns);
 void movetimers(struct p *to, struct p *from);
 
 /* ---- sysmon.c ---- */
 
-void sysmon_start(void);
+int sysmon_start(void);
 void sysmon_wake(void);
 void schedtrace(bool detailed);
 

@@ -7,8 +7,9 @@
  * futex with key = 2 ("contended") so unlock knows to wake.
  *
  * struct note is a one-shot event: notewakeup sets key 0 -> 1 and wakes;
- * notesleep waits until key is 1.  Exactly one sleeper, any number of
- * wakeups; noteclear re-arms it (only when nobody can be sleeping).
+ * notesleep waits until key is 1.  Exactly one sleeper and exactly one
+ * wakeup per arming (a second notewakeup throws); noteclear re-arms it,
+ * only when nobody can be sleeping or waking.
  *
  * Both sleep the *thread*: they are for g0 / non-goroutine code and for
  * critical sections too short to be worth parking a goroutine.

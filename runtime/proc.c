@@ -64,11 +64,12 @@ int ncpu;
 
 static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
 static int newprocs;		/* pending GOMAXPROCS change, under STW */
+static uint32_t worldsema = 1;	/* held from stopTheWorld to startTheWorld */
 
 static void schedule(struct m *mp);
 static void stopm(struct m *mp);
 static void startm(struct p *pp, bool spinning);
-static void newm(struct p *pp, bool spinning);
+static int newm(struct p *pp, bool spinning);
 static void checkdead(void);
 
 /*
@@ -569,7 +570,10 @@ static void startm(struct p *pp, bool spinning)
 	nmp = mget();
 	unlock(&sched.lock);
 	if (!nmp) {
-		newm(pp, spinning);
+		int err = newm(pp, spinning);
+
+		if (err)
+			fatalf("runtime: failed to create new OS thread: %s", strerror(-err));
 		return;
 	}
 	gort_sched_startm(nmp, pp, spinning);
@@ -640,6 +644,9 @@ __probe void gort_sched_handoffp(struct p *pp, struct m *from)
 	}
 	pidleput(pp);
 	unlock(&sched.lock);
+	/* Its timers still need an M to sleep for them (Go: wakeNetPoller). */
+	if (atomic_load(&pp->timer0when))
+		wakep();
 }
 
 /* ---- M creation ---- */
@@ -678,7 +685,7 @@ static void *mstart(void *arg)
 	mloop(mp);
 }
 
-static void newm(struct p *pp, bool spinning)
+static int newm(struct p *pp, bool spinning)
 {
 	struct m *mp = calloc(1, sizeof(*mp));
 	pthread_attr_t attr;
@@ -686,7 +693,7 @@ static void newm(struct p *pp, bool spinning)
 	int err;
 
 	if (!mp)
-		throw("newm: out of memory");
+		return -ENOMEM;
 	lock(&sched.lock);
 	mp->id = sched.mnext++;
 	unlock(&sched.lock);
@@ -704,8 +711,8 @@ static void newm(struct p *pp, bool spinning)
 	err = pthread_create(&mp->thread, &attr, mstart, mp);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (err)
-		fatalf("newm: pthread_create failed: %s", strerror(err));
+	/* The M stays on allms, idle forever; only start-up reports this. */
+	return err ? -err : 0;
 }
 
 /* ---- goroutine transitions ---- */
@@ -724,12 +731,21 @@ __probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
 		throw("goready: bad g status");
 	if (pp) {
 		runqput(pp, gp, next);
-	} else {
-		lock(&sched.lock);
-		globrunqput(gp);
-		unlock(&sched.lock);
+		wakep();
+		return;
 	}
-	wakep();
+	/*
+	 * From a thread that is not an M: no P will look at the global
+	 * queue soon if all are idle, and a spinning M may be on its way
+	 * to sleep, so hand an idle P to an M outright (Go's injectglist).
+	 */
+	lock(&sched.lock);
+	globrunqput(gp);
+	unlock(&sched.lock);
+	if (atomic_load(&sched.npidle))
+		startm(NULL, false);
+	else
+		wakep();
 }
 
 void goready(struct g *gp)
@@ -914,7 +930,12 @@ static void gostart(void *arg)
 {
 	struct g *gp = arg;
 
-	asan_back_on_g(gp);
+#ifdef GORT_ASAN
+	/* First entry: no fake stack of ours to restore (a reused G's old
+	 * one died with it). */
+	gp->asan_fake_stack = NULL;
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
 	gp->fn(gp->arg);
 	goexit1();
 }
@@ -996,6 +1017,7 @@ static int64_t go_common(void (*fn)(void *), void *arg, size_t stack_size, uintp
 	mp->locks--;
 	if (id > 0 && atomic_load(&sched.npidle))
 		wakep();
+	preemptcheck();
 	return id;
 }
 
@@ -1048,8 +1070,10 @@ __export void gort_park(void)
 
 	if (!gp)
 		fatal("gort_park: not on a goroutine");
-	if (atomic_compare_exchange_strong(&gp->parkstate, &s, parkNone))
+	if (atomic_compare_exchange_strong(&gp->parkstate, &s, parkNone)) {
+		preemptcheck();
 		return;
+	}
 	gopark(parkcommit, NULL, waitReasonPark);
 }
 
@@ -1069,6 +1093,7 @@ __export void gort_unpark(struct gort_g *h)
 		/* Parked: parkcommit's CAS made it Gwaiting first. */
 		if (atomic_compare_exchange_weak(&gp->parkstate, &s, parkNone)) {
 			goready(gp);
+			preemptcheck();
 			return;
 		}
 	}
@@ -1232,8 +1257,8 @@ top:
 		if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
 			throw("findrunnable: negative nmspinning");
 		/* The delicate dance: re-check after dropping nmspinning. */
-		for (i = 0; i < procs; i++) {
-			if (!runqempty(allp[i])) {
+		for (i = 0; i <= procs; i++) {
+			if (i < procs ? !runqempty(allp[i]) : atomic_load(&sched.runqsize) > 0) {
 				lock(&sched.lock);
 				pp = pidleget();
 				unlock(&sched.lock);
@@ -1401,8 +1426,13 @@ __export void gort_syscall_enter(void)
 	if (atomic_load(&sched.gcwaiting)) {
 		uint32_t s = Psyscall;
 
+		/*
+		 * Re-check under the lock (Go's entersyscall_gcwait): that
+		 * stop-the-world may be over, and pp running again elsewhere.
+		 */
 		lock(&sched.lock);
-		if (atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
+		if (sched.stopwait > 0 &&
+		    atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
 			atomic_fetch_add(&pp->syscalltick, 1);
 			if (--sched.stopwait == 0)
 				notewakeup(&sched.stopnote);
@@ -1499,6 +1529,9 @@ void stopTheWorld(const char *reason)
 
 	if (!mp || !mp->p)
 		fatal("stopTheWorld: not on a goroutine");
+	/* One stop-the-world at a time; waiting here parks (Go's worldsema). */
+	semacquire1(&worldsema, false, waitReasonStopTheWorld, -1, &(bool){0});
+	mp = getm();
 	mp->locks++;
 	gort_sched_stw(reason, 1);
 	lock(&sched.lock);
@@ -1623,6 +1656,7 @@ void startTheWorld(void)
 	gort_sched_stw("", 0);
 	wakep();
 	mp->locks--;
+	semrelease1(&worldsema, false);
 }
 
 __export int gort_maxprocs(int n)
@@ -1651,7 +1685,8 @@ static void checkdead(void)
 	int32_t i, nwaiting = 0;
 	struct g *gp;
 
-	if (run > 0 || atomic_load(&sched.exiting) || !sched.started)
+	if (run > 0 || atomic_load(&sched.exiting) || !sched.started ||
+	    atomic_load(&sched.nwakers) > 0)
 		return;
 	if (run < 0)
 		throw("checkdead: inconsistent counts");
@@ -1667,7 +1702,8 @@ static void checkdead(void)
 		case Grunnable:
 		case Grunning:
 		case Gsyscall:
-			throw("checkdead: runnable g");
+			/* Being readied from outside the runtime right now. */
+			return;
 		default:
 			break;
 		}
@@ -1676,6 +1712,15 @@ static void checkdead(void)
 	if (nwaiting == 0)
 		fatal("no goroutines (main called gort_exit) - deadlock!");
 	fatal("all goroutines are asleep - deadlock!");
+}
+
+__export int gort_external_wakers(int delta)
+{
+	int n = atomic_fetch_add(&sched.nwakers, delta) + delta;
+
+	if (n < 0)
+		fatal("gort_external_wakers: count below zero");
+	return n;
 }
 
 /* ---- introspection ---- */
@@ -1796,8 +1841,8 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	if (id < 0)
 		return (int)id;
 	sched.started = true;
-	sysmon_start();
-	newm(pp, false);
+	if (sysmon_start() || newm(pp, false))
+		return -EAGAIN;
 
 	notesleep(&sched.mainnote);
 	return sched.mainret;

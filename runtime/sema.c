@@ -119,9 +119,12 @@ static void semtimeout(void *arg, uint64_t seq)
 
 static bool semparkunlock(struct g *gp, void *lk)
 {
-	if (gp->timer.when)
-		addtimer(&gp->timer);
+	bool wake = gp->timer.when && addtimer_nowake(&gp->timer);
+
 	unlock(lk);
+	/* After the unlock: starting an M must not happen under a root lock. */
+	if (wake)
+		wakep();
 	return true;
 }
 
@@ -130,11 +133,13 @@ void semacquire1(uint32_t *addr, bool lifo, enum waitreason reason,
 {
 	struct semaroot *root;
 	struct g *gp;
-	int64_t deadline = timeout_ns >= 0 ? nanotime() + timeout_ns : 0;
+	int64_t deadline = timeout_ns >= 0 ? when(timeout_ns) : 0;
 
 	*acquired = true;
-	if (cansemacquire(addr))
+	if (cansemacquire(addr)) {
+		preemptcheck();
 		return;
+	}
 	gp = getg();
 	if (!gp)
 		fatal("semacquire: not on a goroutine");
@@ -158,12 +163,17 @@ void semacquire1(uint32_t *addr, bool lifo, enum waitreason reason,
 		gp->timedout = false;
 		gp->acquiretime = 0;
 		gp->timer.when = 0;
+		/*
+		 * A new seq for every wait, timed or not: a timeout of an
+		 * earlier wait whose callback is still running must not wake
+		 * this one.
+		 */
+		gp->timer.seq++;
 		if (timeout_ns >= 0) {
 			gp->timer.when = deadline;
 			gp->timer.period = 0;
 			gp->timer.f = semtimeout;
 			gp->timer.arg = gp;
-			gp->timer.seq++;
 		}
 		queue(root, gp, lifo);
 		gopark(semparkunlock, &root->lock, reason);
@@ -186,8 +196,10 @@ void semrelease1(uint32_t *addr, bool handoff)
 
 	atomic_fetch_add((uint32_t *)addr, 1);
 	/* Pairs with the nwait increment in semacquire1 (both seq_cst). */
-	if (atomic_load(&root->nwait) == 0)
+	if (atomic_load(&root->nwait) == 0) {
+		preemptcheck();
 		return;
+	}
 	lock(&root->lock);
 	if (atomic_load(&root->nwait) == 0) {
 		unlock(&root->lock);
@@ -207,6 +219,8 @@ void semrelease1(uint32_t *addr, bool handoff)
 	mp = getm();
 	if (gp->ticket_handoff && mp && mp->curg && !mp->locks)
 		gort_yield();
+	else
+		preemptcheck();
 }
 
 __export void gort_sema_acquire(uint32_t *addr)

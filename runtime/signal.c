@@ -43,7 +43,7 @@ static void sigsegv(int sig, siginfo_t *si, void *uc)
 	if (gp && stack_guard_contains(gp, addr)) {
 		ucontext_pc_fp(uc, &pc, &fp);
 		printf_raw("runtime: goroutine %lld stack overflow: stack exceeds %zu-byte limit\n"
-			   "runtime: sp=%#lx stack=[%#lx, %#lx]\n"
+			   "runtime: fault address %#lx, stack=[%#lx, %#lx]\n"
 			   "fatal error: stack overflow\n\n",
 			   (long long)gp->goid, (size_t)(gp->stack_hi - gp->stack_lo),
 			   (unsigned long)addr, (unsigned long)gp->stack_lo,

@@ -174,17 +174,18 @@ static void *sysmon(void *unused)
 	return NULL;
 }
 
-void sysmon_start(void)
+int sysmon_start(void)
 {
 	pthread_t t;
 	pthread_attr_t attr;
+	int err;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, sysmon, NULL))
-		fatal("cannot start sysmon");
+	err = pthread_create(&t, &attr, sysmon, NULL);
 	pthread_attr_destroy(&attr);
+	return -err;
 }
 
 /*

@@ -16,6 +16,7 @@
  *
  * Invariant: t->idx >= 0 iff t is in t->pp's heap at index idx.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -91,11 +92,23 @@ static void heap_add(struct p *pp, struct timer *t)
 	atomic_store(&pp->timer0when, pp->timers[0]->when);
 }
 
+/* when() - nanotime() + @ns, saturating instead of overflowing (Go's when). */
+int64_t when(int64_t ns)
+{
+	int64_t now = nanotime();
+
+	if (ns <= 0)
+		return now;
+	return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
 /*
- * addtimer() - arm @t on the current P.  If it is due before the M that
- * sleeps for timers would wake, start an M so somebody runs it in time.
+ * addtimer_nowake() - arm @t on the current P.
+ * Return: true if it is due before the M that sleeps for timers would
+ * wake, so the caller must wakep() (once it holds no lock) for somebody
+ * to run it in time.
  */
-void addtimer(struct timer *t)
+bool addtimer_nowake(struct timer *t)
 {
 	struct m *mp = getm();
 	struct p *pp = mp && mp->p ? mp->p : allp[0];
@@ -108,7 +121,12 @@ void addtimer(struct timer *t)
 	unlock(&pp->timerlock);
 	pu = atomic_load(&sched.pollUntil);
 	/* A spinning M recomputes the deadline before it sleeps. */
-	if (pu == 0 || t->when < pu)
+	return pu == 0 || t->when < pu;
+}
+
+void addtimer(struct timer *t)
+{
+	if (addtimer_nowake(t))
 		wakep();
 }
 
@@ -217,7 +235,7 @@ __export void gort_sleep(int64_t ns)
 		gort_yield();
 		return;
 	}
-	gp->timer.when = nanotime() + ns;
+	gp->timer.when = when(ns);
 	gp->timer.period = 0;
 	gp->timer.f = sleepready;
 	gp->timer.arg = gp;

@@ -8,9 +8,9 @@
  * A parked goroutine is walked from the frame its context switch saved;
  * a goroutine running on another thread cannot be walked safely and is
  * reported as such, as Go does ("goroutine running on other thread;
- * stack unavailable").  Symbols come from dladdr(): exported functions of
- * the program (link with -rdynamic) and of shared libraries; every frame
- * also prints module+offset for addr2line.
+ * stack unavailable").  Symbols come from each module's own ELF symbol
+ * table (symtab.c), static functions included, so no -rdynamic is needed;
+ * every frame also prints module+offset for addr2line.
  *
  * Output goes straight to fd 2 with write(): no stdio locks, usable from
  * signal handlers and with the runtime in any state.
@@ -42,6 +42,7 @@ const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonPreempted] = "preempted",
 	[waitReasonGCWorkerIdle] = "GC worker (idle)",
 	[waitReasonPark] = "park",
+	[waitReasonStopTheWorld] = "stop the world",
 };
 
 static const char *const gstatusstrings[] = {

@@ -67,8 +67,9 @@ struct gort_go_opts {
  * runtime starts once per process.
  *
  * Return: @fn's return value, or -EINVAL for bad @opts, -EBUSY if the
- * runtime was already started, -EAGAIN/-ENOMEM if threads or stacks could
- * not be created.
+ * runtime was already started (or failed to start: it is not retried),
+ * -EAGAIN if its threads could not be created, -ENOMEM if the main
+ * goroutine's stack could not be reserved.
  */
 int gort_main(int (*fn)(void *arg), void *arg, const struct gort_opts *opts);
 
@@ -78,8 +79,10 @@ int gort_main(int (*fn)(void *arg), void *arg, const struct gort_opts *opts);
  * Must be called from a goroutine.  The new goroutine is put in the
  * caller's P's runnext slot, as Go does.
  *
- * Return: the new goroutine's id (> 0), or -ENOMEM if no stack could be
- * reserved (errno is not touched).
+ * Return: the new goroutine's id (> 0), or -ENOMEM if no G (or, for a
+ * custom size, no stack) could be reserved; errno is not touched.  A
+ * default-size stack is taken when the goroutine first runs: failing then
+ * is a fatal "out of memory", as in Go.
  */
 int64_t gort_go(void (*fn)(void *arg), void *arg);
 
@@ -114,7 +117,8 @@ void gort_yield(void);
 
 /** gort_maybe_yield() - yield only if the scheduler asked this goroutine to
  * (it ran > 10 ms, or the world is being stopped).  A cheap check for long
- * loops that make no other gort call. */
+ * loops that make no other preemption point: preemption is cooperative,
+ * see "Preemption points" in Documentation/sched.rst. */
 void gort_maybe_yield(void);
 
 /** gort_exit() - end the calling goroutine (Go's runtime.Goexit). */
@@ -176,6 +180,18 @@ void gort_syscall_exit(void);
 	gort_syscall_exit();				\
 	__gort_r;					\
 })
+
+/**
+ * gort_external_wakers() - declare threads outside the runtime that may
+ * wake goroutines (gort_unpark, gort_sema_release, ...)
+ * @delta: +1 when such a thread starts, -1 when it is done
+ *
+ * The runtime reports "all goroutines are asleep - deadlock!" when no
+ * goroutine, thread in a syscall or timer can wake the others.  It cannot
+ * see plain threads: while this count is positive, it assumes they may.
+ * Return: the new count.
+ */
+int gort_external_wakers(int delta);
 
 /**
  * struct gort_sched_stats - scheduler counters, for tests and tools

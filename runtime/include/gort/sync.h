@@ -12,6 +12,9 @@
  *   "fatal error: sync: Unlock of unlocked RWMutex"
  *   "fatal error: sync: negative WaitGroup counter"
  *   "fatal error: sync: WaitGroup is reused before previous Wait has returned"
+ *   "fatal error: sync: WaitGroup misuse: Add called concurrently with Wait"
+ *   "fatal error: sync: inconsistent mutex state"
+ *   "fatal error: sync: Cond used without a Locker"
  */
 #ifndef GORT_SYNC_H
 #define GORT_SYNC_H
