@@ -69,7 +69,7 @@ LIBCFLAGS	:= $(BASEFLAGS) $(WARNFLAGS) $(SANFLAGS) -fPIC -fvisibility=hidden \
 PROGCFLAGS	:= $(BASEFLAGS) $(WARNFLAGS) $(SANFLAGS) -Iruntime/include \
 		   -I$(O)/include $(EXTRA_CFLAGS)
 PROGLDFLAGS	:= $(SANFLAGS) -rdynamic
-PROGLIBS	:= $(LIBA) -lpthread -ldl
+PROGLIBS	:= $(LIBA) -lnuma -lpthread -ldl
 
 all: $(LIBA) $(LIBSO) $(PC)
 
@@ -106,7 +106,7 @@ $(LIBA): $(O)/libgort.o
 $(LIBSO): $(OBJS) runtime/libgort.map
 	$(quiet) LD $@
 	$(Q)$(CC) -shared $(SANFLAGS) -Wl,-soname,$(SONAME) \
-		-Wl,--version-script=runtime/libgort.map -o $@ $(OBJS) -lpthread -ldl
+		-Wl,--version-script=runtime/libgort.map -o $@ $(OBJS) -lnuma -lpthread -ldl
 	$(Q)ln -sf libgort.so.$(VERSION) $(O)/$(SONAME)
 	$(Q)ln -sf libgort.so.$(VERSION) $(O)/libgort.so
 

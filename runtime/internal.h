@@ -34,6 +34,7 @@
 struct g;
 struct m;
 struct p;
+struct mcache;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GORT_ASAN 1
@@ -269,6 +270,8 @@ struct p {
 
 	int32_t gfreecnt;		/* dead Gs (default size: no stack), LIFO */
 	struct g *gfree[GFREE_LOCAL_MAX];
+	int32_t node;			/* heap (NUMA) node index */
+	struct mcache *mcache;		/* the heap's per-P cache */
 	int32_t nstackcache;		/* free default-size stacks, LIFO */
 	uintptr_t stackcache[STACKCACHE];
 
@@ -312,6 +315,7 @@ struct m {
 	struct note park;
 	pid_t tid;
 	pthread_t thread;
+	int node;			/* heap node its CPUs are pinned to, -1 */
 	uint32_t syscalltick;
 	int locks;			/* >0: inside the runtime, no preemption */
 	/* gopark's request, consumed on g0. */
@@ -431,6 +435,7 @@ struct g *allgat(size_t i);
 	for (size_t i = 0, __n = allglen(); i < __n && ((gp) = allgat(i)); i++)
 
 void stack_init(void);
+void stack_memstats(uint64_t *inuse, uint64_t *sys);
 size_t stack_slotsize(size_t stack_size);
 struct g *galloc_g(void);			/* new G, no stack yet */
 struct g *stackalloc_g(size_t stack_size);	/* new G owning a stack */

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "mheap.h"
 
 #ifdef GORT_ASAN
 #include <sanitizer/common_interface_defs.h>
@@ -463,6 +464,8 @@ static void acquirep(struct m *mp, struct p *pp)
 	mp->p = pp;
 	pp->m = mp;
 	atomic_store(&pp->status, Prunning);
+	/* Run on the P's node (no-op without NUMA or if already there). */
+	heap_pin_m(mp, pp->node);
 }
 
 static struct p *releasep(struct m *mp)
@@ -699,6 +702,7 @@ static int newm(struct p *pp, bool spinning)
 	unlock(&sched.lock);
 	mp->nextp = pp;
 	mp->spinning = spinning;
+	mp->node = -1;
 	mp->alllink = atomic_load(&allms);
 	while (!atomic_compare_exchange_weak(&allms, &mp->alllink, mp))
 		;
@@ -1133,6 +1137,23 @@ static struct g *stealwork(struct p *pp, int64_t now, bool *rantimers)
 {
 	int32_t procs = atomic_load(&gomaxprocs);
 	int i;
+
+	/* NUMA: first the Ps of our own node, whose Gs' memory is local. */
+	if (heap.numa) {
+		uint32_t start = fastrand() % (uint32_t)procs;
+		int32_t j;
+
+		for (j = 0; j < procs; j++) {
+			struct p *p2 = allp[(start + (uint32_t)j) % (uint32_t)procs];
+			struct g *gp;
+
+			if (p2 == pp || p2->node != pp->node ||
+			    atomic_load(&p2->status) == Pidle)
+				continue;
+			if ((gp = runqsteal(pp, p2, false)))
+				return gp;
+		}
+	}
 
 	for (i = 0; i < 4; i++) {
 		bool last = i == 3;
@@ -1583,7 +1604,9 @@ static struct p *procresize(int32_t nprocs)
 			memset(pp, 0, sizeof(*pp));
 			pp->id = i;
 			pp->status = Pgcstop;
-			allp[i] = pp;
+			pp->node = heap_node_of_p(i);
+			pp->mcache = allocmcache(pp->node);
+			atomic_store(&allp[i], pp);
 		}
 		if (atomic_load(&allp[i]->status) == Pdead)
 			atomic_store(&allp[i]->status, Pgcstop);
@@ -1598,6 +1621,7 @@ static struct p *procresize(int32_t nprocs)
 			globrunqput(gp);
 		movetimers(allp[0], pp);
 		stack_pflush(pp);
+		mcache_flushall(pp->mcache);	/* its statistics stay for MemStats */
 		sched.ngoroutine_dead += pp->ngoroutine;
 		pp->ngoroutine = 0;
 		lock(&sched.gflock);
@@ -1821,6 +1845,7 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	mainstack = (mainstack + pg - 1) & ~(pg - 1);
 
 	sched.starttime = nanotime();
+	mallocinit();
 	stack_init();
 	signals_init();
 	if (debug.verbose)

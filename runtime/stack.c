@@ -70,6 +70,9 @@ static uintptr_t chunk_next, chunk_end;	/* stacklock: unused default slots */
 static struct g *gslab_next, *gslab_end;	/* stacklock: unused Gs */
 static int guard_mode;			/* 1 madvise guard, 2 mprotect */
 
+static uint64_t stacksys;		/* stacklock: bytes of slots reserved */
+static uint64_t stackinuse;		/* atomic: bytes of stacks owned by Gs */
+
 static struct lock allglock;
 static struct g **allgchunks[ALLG_CHUNKS];
 static size_t nallg;
@@ -155,6 +158,8 @@ static uintptr_t slotalloc(size_t slot, bool dflt)
 			sysunmap((void *)base, slot);
 			base = 0;
 		}
+		if (base)
+			stacksys += slot;
 		return base;
 	}
 	if (chunk_next == chunk_end) {
@@ -170,6 +175,7 @@ static uintptr_t slotalloc(size_t slot, bool dflt)
 	}
 	base = chunk_next;
 	chunk_next += slot;
+	stacksys += slot;
 	return base;
 }
 
@@ -223,6 +229,7 @@ struct g *stackalloc_g(size_t stack_size)
 		return NULL;
 	}
 	setstack(gp, base, slot);
+	__atomic_fetch_add(&stackinuse, slot, __ATOMIC_RELAXED);
 	allgadd(gp);
 	return gp;
 }
@@ -297,6 +304,7 @@ int stack_attach(struct p *pp, struct g *gp)
 			return -ENOMEM;
 	}
 	setstack(gp, base, slot);
+	__atomic_fetch_add(&stackinuse, slot, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -305,6 +313,7 @@ void stack_detach(struct p *pp, struct g *gp)
 {
 	uintptr_t base = gp->guard_lo;
 
+	__atomic_fetch_sub(&stackinuse, gp->slot_size, __ATOMIC_RELAXED);
 	gp->guard_lo = gp->stack_lo = gp->stack_hi = 0;
 	if (pp->nstackcache == STACKCACHE) {
 		/* Keep the hottest half; the rest goes to the pool. */
@@ -362,6 +371,20 @@ bool stack_scavenge(void)
 	if (rel.v)
 		sysunmap(rel.v, rel.cap * sizeof(*rel.v));
 	return more;
+}
+
+/*
+ * stack_memstats() - MemStats' StackInuse and StackSys: bytes of stack
+ * slots that goroutines own (default size; custom ones count as in use
+ * for life) and of all slots reserved.  Address space, not resident
+ * memory: a stack costs only the pages it touched.
+ */
+void stack_memstats(uint64_t *inuse, uint64_t *sys)
+{
+	lock(&stacklock);
+	*sys = stacksys;
+	unlock(&stacklock);
+	*inuse = __atomic_load_n(&stackinuse, __ATOMIC_RELAXED);
 }
 
 bool stack_guard_contains(struct g *gp, uintptr_t addr)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "mheap.h"
 
 #define FORCE_PREEMPT_NS	(10 * 1000 * 1000)
 
@@ -165,6 +166,7 @@ static void *sysmon(void *unused)
 		else
 			idle++;
 		stackspending = releasestacks(now);
+		mheap_scavenge_tick();
 		if (debug.schedtrace > 0 &&
 		    now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {
 			lasttrace = now;

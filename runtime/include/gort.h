@@ -10,5 +10,6 @@
 #include <gort/version.h>
 #include <gort/sched.h>
 #include <gort/sync.h>
+#include <gort/malloc.h>
 
 #endif /* GORT_H */

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+/*
+ * malloc.c - allocation: the per-P mcache fast path, large objects, free.
+ *
+ * gort_alloc(size) for size <= 32 KiB rounds size up to its class and
+ * takes the next free object of the calling P's cached span of that class
+ * (and noscan-ness): a bitmap scan on the span's own alloccache, no lock,
+ * no atomic read-modify-write.  When the span is full, the mcache gives it
+ * back to its node's mcentral and takes another (mcentral.c).  Larger
+ * objects get a span of their own from the page heap of the P's node.
+ *
+ * A goroutine uses its P's mcache, so it allocates from its P's NUMA
+ * node.  A thread that is not running a goroutine (or a goroutine inside
+ * gort_syscall_enter/exit, which holds no P) uses a shared mcache of the
+ * node of the CPU it runs on, under a lock; gort_alloc_node() uses the
+ * shared mcache of the node asked for.
+ *
+ * Invariants: an mcache's alloc[sc] is NULL or a span with incache set
+ * whose spanclass is sc; the fast path never blocks or parks, so a
+ * goroutine keeps its P (and the mcache) for the whole call.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mheap.h"
+
+struct heapt heap;
+static struct lock initlock;
+
+static __attribute__((noinline)) void set_errno(int e)
+{
+	__asm__ volatile("");
+	errno = e;
+}
+
+struct mcache *allocmcache(int node)
+{
+	struct mcache *c = sysmap(sizeof(*c));
+
+	if (!c)
+		throw("allocmcache: out of memory");
+	c->node = (uint8_t)node;
+	return c;
+}
+
+/*
+ * mallocinit() - set up the heap once, from gort_main() or from the first
+ * gort_alloc() of a program that does not run goroutines.
+ */
+void mallocinit(void)
+{
+	const char *hp;
+	int i, j;
+
+	if (__atomic_load_n(&heap.inited, __ATOMIC_ACQUIRE))
+		return;
+	lock(&initlock);
+	if (heap.inited) {
+		unlock(&initlock);
+		return;
+	}
+	sizeclasses_init();
+	mheap_init();
+	heapnuma_init();
+	hp = getenv("GORT_HUGEPAGES");
+	heap.hugepages = !hp ? -1 : (!strcmp(hp, "on") || !strcmp(hp, "1")) ? 1 : 0;
+	heap.memlimit = (int64_t)envsize("GORT_MEMLIMIT", 0);
+	heap.gcpercent = (int)envint("GORT_GC", 100);
+	for (i = 0; i < heap.nnodes; i++) {
+		for (j = 0; j < NUM_SPAN_CLASSES; j++) {
+			heap.central[i][j].spanclass = (uint8_t)j;
+			heap.central[i][j].node = (uint8_t)i;
+		}
+		heap.extcache[i].node = (uint8_t)i;
+	}
+	__atomic_store_n(&heap.inited, true, __ATOMIC_RELEASE);
+	unlock(&initlock);
+}
+
+/* Heap node index of the CPU this thread runs on. */
+static int cpunode(void)
+{
+	unsigned int cpu, node;
+	int i;
+
+	if (!heap.numa || getcpu(&cpu, &node))
+		return 0;
+	for (i = 0; i < heap.nnodes; i++)
+		if (heap.nodeids[i] == (int)node)
+			return i;
+	return 0;
+}
+
+/* Next free object of @s, or NULL if it is full.  Owner only. */
+static inline void *nextfree(struct mspan *s)
+{
+	for (;;) {
+		uint32_t w;
+		uint64_t c;
+
+		if (likely(s->alloccache)) {
+			uint32_t bit = (uint32_t)__builtin_ctzll(s->alloccache);
+			uint32_t idx = s->freeindex - 64 + bit;
+
+			s->alloccache &= s->alloccache - 1;
+			/* Owner-only writer; relaxed so lookups may read. */
+			__atomic_store_n(&s->allocbits[idx >> 6],
+					 s->allocbits[idx >> 6] | (1ULL << (idx & 63)),
+					 __ATOMIC_RELAXED);
+			s->allocCount++;
+			return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+		}
+		if (s->freeindex >= s->nelems)
+			return NULL;
+		w = s->freeindex >> 6;
+		c = ~s->allocbits[w];
+		if (s->nelems - w * 64 < 64)
+			c &= (1ULL << (s->nelems - w * 64)) - 1;	/* no tail slots */
+		s->alloccache = c;
+		s->freeindex = (w + 1) * 64;
+	}
+}
+
+static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flags)
+{
+	uint8_t sc = size_to_class(size ? size : 1);
+	uint8_t spc = spanclass_of(sc, flags & GORT_ALLOC_NOSCAN);
+	struct mspan *s = c->alloc[spc];
+	void *p = s ? nextfree(s) : NULL;
+
+	if (unlikely(!p)) {
+		/* Refill: give the full span back, take one with room. */
+		if (s)
+			mcentral_uncachespan(&heap.central[s->node][spc], s);
+		c->alloc[spc] = NULL;
+		s = mcentral_cachespan(&heap.central[c->node][spc]);
+		if (!s)
+			return NULL;
+		c->alloc[spc] = s;
+		p = nextfree(s);
+		if (!p)
+			throw("mcache refill: span has no free object");
+	}
+	if (!(flags & GORT_ALLOC_NOZERO) && s->needzero)
+		memset(p, 0, s->elemsize);
+	c->nmalloc[sc]++;
+	c->bytesmalloc += s->elemsize;
+	return p;
+}
+
+static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int flags)
+{
+	uintptr_t npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+	struct mspan *s;
+	bool needzero;
+
+	if (npages > (SIZE_MAX >> PAGE_SHIFT) / 2)
+		return NULL;
+	s = mheap_alloc(node, npages, &needzero);
+	if (!s)
+		return NULL;
+	s->spanclass = spanclass_of(0, flags & GORT_ALLOC_NOSCAN);
+	s->elemsize = 0;
+	s->nelems = 1;
+	s->largesize = size;
+	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
+	if (needzero && !(flags & GORT_ALLOC_NOZERO))
+		memset((void *)s->base, 0, npages * PAGE_SIZE);
+	c->nmalloc[0]++;
+	c->bytesmalloc += npages * PAGE_SIZE;
+	return (void *)s->base;
+}
+
+static void *alloc_on(struct mcache *c, int node, size_t size, unsigned int flags)
+{
+	return size <= MAX_SMALL_SIZE ? mcache_alloc_small(c, size, flags) :
+					alloc_large(c, node, size, flags);
+}
+
+/* Allocate through the shared, locked cache of heap node @ni. */
+static void *alloc_ext(int ni, size_t size, unsigned int flags)
+{
+	void *p;
+
+	lock(&heap.extlock[ni]);
+	p = alloc_on(&heap.extcache[ni], ni, size, flags);
+	unlock(&heap.extlock[ni]);
+	return p;
+}
+
+__export void *gort_alloc(size_t size, unsigned int flags)
+{
+	struct m *mp;
+	void *p;
+
+	if (unlikely(flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO))) {
+		set_errno(EINVAL);
+		return NULL;
+	}
+	if (unlikely(!heap.inited))
+		mallocinit();
+	mp = getm();
+	if (likely(mp && mp->p && mp->curg)) {
+		struct mcache *c = mp->p->mcache;
+
+		p = alloc_on(c, c->node, size, flags);
+	} else {
+		p = alloc_ext(cpunode(), size, flags);
+	}
+	if (unlikely(!p))
+		set_errno(ENOMEM);
+	return p;
+}
+
+__export void *gort_alloc_node(size_t size, int node, unsigned int flags)
+{
+	int i;
+	void *p;
+
+	if (flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO)) {
+		set_errno(EINVAL);
+		return NULL;
+	}
+	mallocinit();
+	for (i = 0; i < heap.nnodes; i++)
+		if (heap.nodeids[i] == node)
+			break;
+	if (i == heap.nnodes) {
+		set_errno(EINVAL);
+		return NULL;
+	}
+	p = alloc_ext(i, size, flags);
+	if (!p)
+		set_errno(ENOMEM);
+	return p;
+}
+
+/* The cache that counts this free: the P's, or the node's shared one. */
+static void count_free(struct mspan *s, uint8_t sc, uint64_t bytes)
+{
+	struct m *mp = getm();
+
+	struct mcache *c;
+	int ni = s->node;
+
+	if (mp && mp->p && mp->curg) {
+		c = mp->p->mcache;
+		c->nfree[sc]++;
+		c->bytesfree[ni] += bytes;
+		c->nfreenode[ni]++;
+		return;
+	}
+	lock(&heap.extlock[ni]);
+	c = &heap.extcache[ni];
+	c->nfree[sc]++;
+	c->bytesfree[ni] += bytes;
+	c->nfreenode[ni]++;
+	unlock(&heap.extlock[ni]);
+}
+
+__export void gort_free(void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	struct mspan *s;
+	uint32_t idx, one = 1;
+	uint64_t bit, old;
+	uint8_t sc;
+
+	if (!ptr)
+		return;
+	s = heap.inited ? spanof(p) : NULL;
+	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    p < s->base || p >= s->base + s->npages * PAGE_SIZE)
+		fatalf("gort_free: bad pointer %p (not from gort_alloc)", ptr);
+	sc = s->spanclass >> 1;
+	if (sc == 0) {
+		if (p != s->base)
+			fatalf("gort_free: bad pointer %p (inside a large object)", ptr);
+		if (!__atomic_compare_exchange_n(&s->allocCount, &one, 0, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			fatalf("gort_free: double free of %p", ptr);
+		count_free(s, 0, s->npages * PAGE_SIZE);
+		mheap_free(s);
+		return;
+	}
+	idx = span_objindex(s, p);
+	if (idx >= s->nelems || p != s->base + (uintptr_t)idx * s->elemsize)
+		fatalf("gort_free: bad pointer %p (not the start of an object)", ptr);
+	bit = 1ULL << (idx & 63);
+	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit))
+		fatalf("gort_free: double free of %p (or never allocated)", ptr);
+	old = __atomic_fetch_or(&s->freebits[idx >> 6], bit, __ATOMIC_SEQ_CST);
+	if (old & bit)
+		fatalf("gort_free: double free of %p", ptr);
+	__atomic_fetch_add(&s->nfreed, 1, __ATOMIC_RELAXED);
+	count_free(s, sc, s->elemsize);
+	mcentral_freed(s);
+}
+
+__export int gort_size_class(size_t size)
+{
+	if (!heap.inited)
+		mallocinit();
+	return size <= MAX_SMALL_SIZE ? size_to_class(size ? size : 1) : 0;
+}
+
+__export size_t gort_roundup_size(size_t size)
+{
+	if (size <= MAX_SMALL_SIZE)
+		return class_to_size[gort_size_class(size)];
+	if (size > SIZE_MAX - PAGE_SIZE)
+		return size;
+	return (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+__export int gort_heap_object(const void *ptr, void **base, size_t *size)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	struct mspan *s = heap.inited ? spanof(p) : NULL;
+	uint32_t idx;
+
+	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    p < s->base || p >= s->base + s->npages * PAGE_SIZE)
+		return 0;
+	if ((s->spanclass >> 1) == 0) {
+		if (!__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE))
+			return 0;
+		if (base)
+			*base = (void *)s->base;
+		if (size)
+			*size = s->npages * PAGE_SIZE;
+		return 1;
+	}
+	idx = span_objindex(s, p);
+	if (idx >= s->nelems)
+		return 0;	/* the span's tail waste */
+	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & (1ULL << (idx & 63))) ||
+	    (__atomic_load_n(&s->freebits[idx >> 6], __ATOMIC_RELAXED) & (1ULL << (idx & 63))))
+		return 0;
+	if (base)
+		*base = (void *)(s->base + (uintptr_t)idx * s->elemsize);
+	if (size)
+		*size = s->elemsize;
+	return 1;
+}
+
+__export int gort_numa_nodes(void)
+{
+	mallocinit();
+	return heap.nnodes;
+}
+
+__export int gort_current_node(void)
+{
+	struct m *mp = getm();
+
+	mallocinit();
+	if (mp && mp->p)
+		return heap.nodeids[mp->p->mcache->node];
+	return heap.nodeids[cpunode()];
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mheap.h - the heap's private types: size classes, spans, arenas, the
+ * per-node page heap, mcentral and mcache (malloc.c, mheap.c,
+ * mcentral.c, sizeclasses.c, mstats.c, numa.c).
+ *
+ * Layers, as Go's runtime (and tcmalloc):
+ *
+ *   mcache (per P)  --refill-->  mcentral (per node, per span class)
+ *                                --grow-->  mheap node (page heap)
+ *                                           --grow-->  arenas (64 MiB, mmap)
+ *
+ * Address -> span is O(1): arenas[addr >> ARENA_SHIFT] holds one span
+ * pointer per 8 KiB page.  Every page of an in-use span maps to it; of a
+ * free span, at least its first and last page do (enough to coalesce).
+ *
+ * Span invariants (s = a small-object span, n = s->nelems):
+ *   allocCount = popcount(allocbits[0..n)) - popcount(freebits[0..n))
+ *   an object is allocated iff its allocbit is set and its freebit clear
+ *   freebits is non-zero only where allocbits is (frees of live objects)
+ *   s->incache  => s is on no mcentral list and only that cache allocates
+ *   !s->incache => s is on exactly one list of its mcentral
+ *
+ * Lock order: mcentral.lock -> node heap lock -> arena lock.
+ */
+#ifndef GORT_MHEAP_H
+#define GORT_MHEAP_H
+
+#include "internal.h"
+
+#define PAGE_SHIFT		13
+#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define ARENA_SHIFT		26
+#define ARENA_SIZE		(1UL << ARENA_SHIFT)
+#define ARENA_PAGES		(ARENA_SIZE / PAGE_SIZE)
+#define ARENA_INDEX_BITS	(47 - ARENA_SHIFT)
+#define NUM_SIZE_CLASSES	GORT_NUM_SIZE_CLASSES
+#define NUM_SPAN_CLASSES	(NUM_SIZE_CLASSES * 2)
+#define MAX_SMALL_SIZE		GORT_MAX_SMALL_SIZE
+#define MAX_NODES		GORT_MEMSTATS_MAX_NODES
+#define HEAP_FREELISTS		128	/* free[n]: spans of n pages, n < 128 */
+
+extern const uint16_t class_to_size[NUM_SIZE_CLASSES];
+extern const uint8_t class_to_allocnpages[NUM_SIZE_CLASSES];
+extern uint32_t class_to_divmagic[NUM_SIZE_CLASSES];
+extern uint16_t class_nelems[NUM_SIZE_CLASSES];
+
+void sizeclasses_init(void);
+uint8_t size_to_class(size_t size);	/* size <= MAX_SMALL_SIZE */
+
+enum spanstate {
+	mSpanDead,		/* on the span free list, unused */
+	mSpanInUse,		/* holds objects (small) or one large object */
+	mSpanFree,		/* pages on a node's free lists */
+};
+
+enum spanlist { listNone, listPartial, listFull };
+
+struct mspan {
+	uintptr_t base;
+	uintptr_t npages;
+	struct mspan *next, *prev;	/* free list, or mcentral list */
+	uint8_t state;			/* enum spanstate */
+	uint8_t spanclass;		/* sizeclass << 1 | noscan */
+	uint8_t node;
+	uint8_t list;			/* enum spanlist (mcentral) */
+	bool incache;			/* owned by an mcache */
+	bool needzero;			/* objects may hold old data */
+	bool released;			/* free pages given back (MADV_DONTNEED) */
+	uint32_t elemsize;		/* 0 for free spans */
+	uint32_t nelems;
+	uint32_t divmagic;
+	uint32_t freeindex;		/* next word to look at (owner) */
+	uint64_t alloccache;		/* ~allocbits of the word at freeindex-64 */
+	uint32_t allocCount;		/* atomic: objects allocated */
+	uint32_t nfreed;		/* atomic: frees not yet merged */
+	uint32_t nwords;		/* words of each bitmap */
+	uint64_t *allocbits;		/* set on allocation (owner only) */
+	uint64_t *gcmarkbits;		/* for the collector */
+	uint64_t *freebits;		/* set by gort_free (atomic OR) */
+	int64_t freedat;		/* nanotime_coarse() when it went free */
+	uint64_t largesize;		/* requested size of a large object */
+};
+
+static inline uint8_t spanclass_of(uint8_t sizeclass, bool noscan)
+{
+	return (uint8_t)(sizeclass << 1 | (noscan ? 1 : 0));
+}
+
+/* struct heaparena - per-64 MiB metadata. */
+struct heaparena {
+	struct mspan *spans[ARENA_PAGES];
+	uint8_t node;
+};
+
+extern struct heaparena **arenas;	/* [1 << ARENA_INDEX_BITS] */
+
+/* spanof() - the span holding address @p, or NULL.  O(1), lock-free. */
+static inline struct mspan *spanof(uintptr_t p)
+{
+	struct heaparena *ha;
+
+	if (p >> 47)
+		return NULL;
+	ha = __atomic_load_n(&arenas[p >> ARENA_SHIFT], __ATOMIC_ACQUIRE);
+	if (!ha)
+		return NULL;
+	return __atomic_load_n(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)],
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Object index of @p in small span @s (Go's divmagic). */
+static inline uint32_t span_objindex(const struct mspan *s, uintptr_t p)
+{
+	return (uint32_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+
+/*
+ * struct mheapnode - the page heap of one NUMA node.  All fields under
+ * lock.  Sizes in bytes.
+ */
+struct mheapnode {
+	struct lock lock;
+	struct mspan *free[HEAP_FREELISTS];	/* exactly n pages */
+	struct mspan *large;			/* >= HEAP_FREELISTS pages */
+	uintptr_t cur, end;			/* unused mapped arena space */
+	uint64_t sys;				/* heap_sys */
+	uint64_t inuse;				/* pages in in-use spans */
+	uint64_t released;			/* free pages given back */
+	uint64_t nlarge, largealloc, largefree;	/* large objects */
+} __aligned(CACHELINE);
+
+/* struct mcentral - spans of one span class on one node. */
+struct mcentral {
+	struct lock lock;
+	struct mspan *partial;		/* some free objects */
+	struct mspan *full;		/* no free objects */
+	uint8_t spanclass;
+	uint8_t node;
+} __aligned(CACHELINE);
+
+/*
+ * struct mcache - a P's private spans, one per span class, plus local
+ * statistics (summed by gort_read_memstats).  Owner only, no lock.
+ */
+struct mcache {
+	struct mspan *alloc[NUM_SPAN_CLASSES];
+	uint8_t node;
+	uint64_t nmalloc[NUM_SIZE_CLASSES];	/* [0]: large objects */
+	uint64_t nfree[NUM_SIZE_CLASSES];	/* frees made here, any node */
+	uint64_t bytesmalloc;			/* all on this cache's node */
+	uint64_t bytesfree[MAX_NODES];		/* by the freed object's node */
+	uint64_t nfreenode[MAX_NODES];
+};
+
+struct heapt {
+	int nnodes;
+	int nodeids[MAX_NODES];		/* heap node index -> OS node id */
+	bool numa;			/* nnodes > 1: mbind and pin Ms */
+	int hugepages;			/* -1 system default, 0 off, 1 on */
+	struct mheapnode nodes[MAX_NODES];
+	struct mcentral central[MAX_NODES][NUM_SPAN_CLASSES];
+	/* For threads that are not goroutines: one locked cache per node. */
+	struct lock extlock[MAX_NODES];
+	struct mcache extcache[MAX_NODES];
+	uint64_t mspan_inuse, mspan_sys;	/* under spanlock */
+	int64_t memlimit;			/* GORT_MEMLIMIT, 0 = none */
+	int gcpercent;				/* GORT_GC, default 100 */
+	bool inited;
+};
+
+extern struct heapt heap;
+
+void mallocinit(void);
+struct mcache *allocmcache(int node);
+void freemcache(struct mcache *c);
+
+/* mheap.c */
+void mheap_init(void);
+bool span_bitsalloc(struct mspan *s, uint32_t nelems);
+struct mspan *mheap_alloc(int node, uintptr_t npages, bool *needzero);
+void mheap_free(struct mspan *s);
+struct mspan *spanalloc(void);
+void spanfree(struct mspan *s);
+size_t mheap_scavenge(int node, size_t want, int64_t olderthan);
+void mheap_scavenge_tick(void);
+uint64_t heap_alloc_bytes(void);
+uint64_t heap_goal(uint64_t alloc);
+
+/* mcentral.c */
+struct mspan *mcentral_cachespan(struct mcentral *c);
+void mcentral_uncachespan(struct mcentral *c, struct mspan *s);
+void mcentral_freed(struct mspan *s);
+void mcache_flushall(struct mcache *c);
+
+/* numa.c */
+void heapnuma_init(void);
+int heap_node_of_p(int pid);
+void heap_mbind(void *addr, size_t len, int node);
+void heap_pin_m(struct m *mp, int node);
+
+#endif /* GORT_MHEAP_H */
