@@ -265,7 +265,7 @@ __export void gort_free(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
 	struct mspan *s;
-	uint32_t idx, one = 1;
+	uint32_t idx, one = 1, pending;
 	uint64_t bit, old;
 	uint8_t sc;
 
@@ -295,9 +295,16 @@ __export void gort_free(void *ptr)
 	old = __atomic_fetch_or(&s->freebits[idx >> 6], bit, __ATOMIC_SEQ_CST);
 	if (old & bit)
 		fatalf("gort_free: double free of %p", ptr);
-	__atomic_fetch_add(&s->nfreed, 1, __ATOMIC_RELAXED);
+	pending = __atomic_fetch_add(&s->nfreed, 1, __ATOMIC_SEQ_CST);
 	count_free(s, sc, s->elemsize);
-	mcentral_freed(s);
+	/*
+	 * Lock-free unless this free changes the span's list: the first
+	 * pending free of an uncached span (full -> partial), or the last
+	 * live object (-> page heap).  A cached span is the owner's business.
+	 */
+	if (!__atomic_load_n(&s->incache, __ATOMIC_SEQ_CST) &&
+	    (pending == 0 || __atomic_load_n(&s->allocCount, __ATOMIC_RELAXED) == pending + 1))
+		mcentral_freed(s);
 }
 
 __export int gort_size_class(size_t size)

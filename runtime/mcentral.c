@@ -163,15 +163,19 @@ void mcentral_freed(struct mspan *s)
 		unlock(&c->lock);
 		return;
 	}
-	merge_frees(s);
-	if (s->allocCount == 0) {
-		list_remove(listof(c, s), s);
-		s->list = listNone;
-		unlock(&c->lock);
-		mheap_free(s);
-		return;
+	/* Empty: merge (nobody else can now) and give the pages back. */
+	if (__atomic_load_n(&s->nfreed, __ATOMIC_ACQUIRE) == s->allocCount) {
+		merge_frees(s);
+		if (s->allocCount == 0) {
+			list_remove(listof(c, s), s);
+			s->list = listNone;
+			unlock(&c->lock);
+			mheap_free(s);
+			return;
+		}
 	}
-	if (s->list == listFull && s->allocCount < s->nelems) {
+	/* Not merged here: the pending count keeps later frees lock-free. */
+	if (s->list == listFull) {
 		list_remove(&c->full, s);
 		s->list = listPartial;
 		list_insert(&c->partial, s);
