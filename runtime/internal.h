@@ -123,6 +123,7 @@ int sysmadvise(void *p, size_t n, int advice);	/* 0 or -errno */
 int sysmprotect(void *p, size_t n, int prot);
 uint32_t fastrand(void);
 size_t physpagesize(void);
+int readsmall(const char *path, char *buf, size_t sz);
 
 /* ---- debug.c: options from the environment ---- */
 

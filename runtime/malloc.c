@@ -30,6 +30,12 @@
 struct heapt heap;
 static struct lock initlock;
 
+static __attribute__((noinline)) int get_errno(void)
+{
+	__asm__ volatile("");
+	return errno;
+}
+
 static __attribute__((noinline)) void set_errno(int e)
 {
 	__asm__ volatile("");
@@ -46,6 +52,16 @@ struct mcache *allocmcache(int node)
 	return c;
 }
 
+/* Transparent huge pages are not disabled system-wide. */
+static bool thp_enabled(void)
+{
+	char buf[128];
+
+	if (readsmall("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)) <= 0)
+		return false;
+	return !strstr(buf, "[never]");
+}
+
 /*
  * mallocinit() - set up the heap once, from gort_main() or from the first
  * gort_alloc() of a program that does not run goroutines.
@@ -53,20 +69,31 @@ struct mcache *allocmcache(int node)
 void mallocinit(void)
 {
 	const char *hp;
-	int i, j;
+	int i, j, e;
 
 	if (__atomic_load_n(&heap.inited, __ATOMIC_ACQUIRE))
 		return;
+	e = get_errno();	/* libnuma's probing may set it: not ours to change */
 	lock(&initlock);
 	if (heap.inited) {
 		unlock(&initlock);
+		set_errno(e);
 		return;
 	}
 	sizeclasses_init();
 	mheap_init();
 	heapnuma_init();
+	/*
+	 * Huge pages for arenas when the system allows them (THP not
+	 * "never"), unless GORT_HUGEPAGES=off; =on asks even so.
+	 */
 	hp = getenv("GORT_HUGEPAGES");
-	heap.hugepages = !hp ? -1 : (!strcmp(hp, "on") || !strcmp(hp, "1")) ? 1 : 0;
+	if (hp && (!strcmp(hp, "off") || !strcmp(hp, "0")))
+		heap.hugepages = 0;
+	else if (hp && (!strcmp(hp, "on") || !strcmp(hp, "1")))
+		heap.hugepages = 1;
+	else
+		heap.hugepages = thp_enabled() ? 1 : -1;
 	heap.memlimit = (int64_t)envsize("GORT_MEMLIMIT", 0);
 	heap.gcpercent = (int)envint("GORT_GC", 100);
 	for (i = 0; i < heap.nnodes; i++) {
@@ -78,6 +105,7 @@ void mallocinit(void)
 	}
 	__atomic_store_n(&heap.inited, true, __ATOMIC_RELEASE);
 	unlock(&initlock);
+	set_errno(e);
 }
 
 /* Heap node index of the CPU this thread runs on. */

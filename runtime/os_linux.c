@@ -94,8 +94,8 @@ int sysmprotect(void *p, size_t n, int prot)
 	return (int)rawsyscall(SYS_mprotect, p, n, prot);
 }
 
-/* Read a small file into buf; returns length or -1. */
-static int readsmall(const char *path, char *buf, size_t sz)
+/* Read a small file into buf; returns length or -1.  No errno. */
+int readsmall(const char *path, char *buf, size_t sz)
 {
 	int fd = (int)rawsyscall6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	long n;

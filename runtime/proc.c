@@ -1848,12 +1848,19 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	mallocinit();
 	stack_init();
 	signals_init();
-	if (debug.verbose)
+	if (debug.verbose) {
 		printf_raw("gort: GOMAXPROCS=%d (CPUs usable: %d, affinity+cgroup quota), "
 			   "stack %zu KiB + guard via %s, TLS model initial-exec\n",
 			   procs, ncpu, default_stack_size >> 10,
 			   stack_guard_mode() == 1 ? "MADV_GUARD_INSTALL" :
 			   "mprotect (VMA split per stack)");
+		printf_raw("gort: heap: %d NUMA node(s)%s, arenas %s huge pages, "
+			   "GORT_GC=%d, GORT_MEMLIMIT=%lld\n", heap.nnodes,
+			   heap.numa ? " (mbind, Ms pinned to their P's node)" : "",
+			   heap.hugepages == 1 ? "with" : heap.hugepages == 0 ? "without" :
+			   "with the system's default for", heap.gcpercent,
+			   (long long)heap.memlimit);
+	}
 	noteclear(&sched.mainnote);
 	lock(&sched.lock);
 	procresize(procs);
