@@ -142,7 +142,12 @@ $(O)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROGCFLAGS) -MMD -MP $< -o $@ $(PROGLDFLAGS) $(PROGLIBS)
 
-tests: $(TESTS) $(LIBSO) $(GUEST_TESTS)
+# Guest tests are static: no sanitizer runtime there, so a SANITIZE build
+# has none and tests/numa/guest SKIPs saying so.
+ifeq ($(SANITIZE),)
+tests: $(GUEST_TESTS)
+endif
+tests: $(TESTS) $(LIBSO)
 samples: $(SAMPLES)
 
 check: all tests samples
@@ -153,6 +158,7 @@ demo: $(SAMPLES)
 
 bench: $(BENCHES) $(O)/.deps-bench
 	$(Q)bench/run-sched $(O)
+	$(Q)bench/run-heap $(O)
 
 # ---- install ----
 install: all

@@ -152,13 +152,47 @@ static inline void *nextfree(struct mspan *s)
 	}
 }
 
+/* Clear @p's cachedbit: it leaves a free cache to be handed out. */
+static inline struct mspan *tcache_take(void *p)
+{
+	struct mspan *s = spanof((uintptr_t)p);
+	uint32_t idx = span_objindex(s, (uintptr_t)p);
+
+	__atomic_fetch_and(&s->cachedbits[idx >> 6], ~(1ULL << (idx & 63)), __ATOMIC_RELAXED);
+	return s;
+}
+
 static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flags)
 {
 	uint8_t sc = size_to_class(size ? size : 1);
 	uint8_t spc = spanclass_of(sc, flags & GORT_ALLOC_NOSCAN);
-	struct mspan *s = c->alloc[spc];
-	void *p = s ? nextfree(s) : NULL;
+	struct mspan *s;
+	void *p;
 
+	if (c->ntcache[spc]) {
+		p = c->tcache[spc][--c->ntcache[spc]];
+		tcache_take(p);
+		/* A freed object holds old data, whatever its span's state. */
+		if (!(flags & GORT_ALLOC_NOZERO))
+			memset(p, 0, class_to_size[sc]);
+		c->nmalloc[sc]++;
+		c->bytesmalloc += class_to_size[sc];
+		return p;
+	}
+	s = c->alloc[spc];
+	p = s ? nextfree(s) : NULL;
+
+	/*
+	 * Full: if a quarter of it was freed meanwhile, take that back (we
+	 * own it, so we may merge) and keep the span, instead of cycling it
+	 * through the mcentral lock for a handful of slots.
+	 */
+	if (unlikely(!p) && s &&
+	    __atomic_load_n(&s->nfreed, __ATOMIC_RELAXED) >= s->nelems / 4 + 1 &&
+	    merge_frees(s)) {
+		span_prime(s);
+		p = nextfree(s);
+	}
 	if (unlikely(!p)) {
 		/* Refill: give the full span back, take one with room. */
 		if (s)
@@ -185,7 +219,8 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	struct mspan *s;
 	bool needzero;
 
-	if (npages > (SIZE_MAX >> PAGE_SHIFT) / 2)
+	/* The rounding above wraps for sizes near SIZE_MAX: check first. */
+	if (size > SIZE_MAX / 2)
 		return NULL;
 	s = mheap_alloc(node, npages, &needzero);
 	if (!s)
@@ -289,12 +324,79 @@ static void count_free(struct mspan *s, uint8_t sc, uint64_t bytes)
 	unlock(&heap.extlock[ni]);
 }
 
+/*
+ * Free object @idx of @s for good: freebit, pending count, and the
+ * mcentral if the span's list must change.  No statistics.
+ */
+static void span_free_object(struct mspan *s, uint32_t idx)
+{
+	uint64_t bit = 1ULL << (idx & 63);
+	uint32_t pending;
+
+	if (__atomic_fetch_or(&s->freebits[idx >> 6], bit, __ATOMIC_SEQ_CST) & bit)
+		fatalf("gort_free: double free of %p",
+		       (void *)(s->base + (uintptr_t)idx * s->elemsize));
+	pending = __atomic_fetch_add(&s->nfreed, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * Lock-free unless this free changes the span's list: the first
+	 * pending free of an uncached span (full -> partial), or the last
+	 * live object (-> empty).  A cached span is the owner's business.
+	 */
+	if (!__atomic_load_n(&s->incache, __ATOMIC_SEQ_CST) &&
+	    (pending == 0 || __atomic_load_n(&s->allocCount, __ATOMIC_RELAXED) == pending + 1))
+		mcentral_freed(s);
+}
+
+/* mcache_tcache_flush() - free all but @keep of @c's cached objects of
+ * span class @spc for good (the oldest first). */
+void mcache_tcache_flush(struct mcache *c, int spc, int keep)
+{
+	int n = c->ntcache[spc] - keep, i;
+
+	if (n <= 0)
+		return;
+	for (i = 0; i < n; i++) {
+		void *p = c->tcache[spc][i];
+		struct mspan *s = tcache_take(p);
+
+		span_free_object(s, span_objindex(s, (uintptr_t)p));
+	}
+	memmove(c->tcache[spc], c->tcache[spc] + n, (size_t)keep * sizeof(void *));
+	c->ntcache[spc] = (uint8_t)keep;
+}
+
+/* Put a freed small object in the caller's free cache; false if the
+ * caller has none (then the object is freed in its span). */
+static bool tcache_put(struct mspan *s, uint8_t sc, uint32_t idx, void *ptr)
+{
+	struct m *mp = getm();
+	uint8_t spc = s->spanclass;
+	struct mcache *c;
+
+	if (!mp || !mp->p || !mp->curg)
+		return false;
+	c = mp->p->mcache;
+	/* Only local memory: the next allocations here must be on our node. */
+	if (s->node != c->node)
+		return false;
+	if (__atomic_fetch_or(&s->cachedbits[idx >> 6], 1ULL << (idx & 63), __ATOMIC_RELAXED) &
+	    (1ULL << (idx & 63)))
+		fatalf("gort_free: double free of %p", ptr);
+	if (c->ntcache[spc] == TCACHE)
+		mcache_tcache_flush(c, spc, TCACHE / 2);
+	c->tcache[spc][c->ntcache[spc]++] = ptr;
+	c->nfree[sc]++;
+	c->bytesfree[s->node] += s->elemsize;
+	c->nfreenode[s->node]++;
+	return true;
+}
+
 __export void gort_free(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
 	struct mspan *s;
-	uint32_t idx, one = 1, pending;
-	uint64_t bit, old;
+	uint32_t idx, one = 1;
+	uint64_t bit;
 	uint8_t sc;
 
 	if (!ptr)
@@ -311,28 +413,23 @@ __export void gort_free(void *ptr)
 						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			fatalf("gort_free: double free of %p", ptr);
 		count_free(s, 0, s->npages * PAGE_SIZE);
-		mheap_free(s);
+		mheap_free(s, 0);
 		return;
 	}
 	idx = span_objindex(s, p);
 	if (idx >= s->nelems || p != s->base + (uintptr_t)idx * s->elemsize)
 		fatalf("gort_free: bad pointer %p (not the start of an object)", ptr);
 	bit = 1ULL << (idx & 63);
-	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit))
+	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit) ||
+	    (__atomic_load_n(&s->freebits[idx >> 6], __ATOMIC_RELAXED) & bit))
 		fatalf("gort_free: double free of %p (or never allocated)", ptr);
-	old = __atomic_fetch_or(&s->freebits[idx >> 6], bit, __ATOMIC_SEQ_CST);
-	if (old & bit)
+	if ((__atomic_load_n(&s->cachedbits[idx >> 6], __ATOMIC_RELAXED) & bit))
 		fatalf("gort_free: double free of %p", ptr);
-	pending = __atomic_fetch_add(&s->nfreed, 1, __ATOMIC_SEQ_CST);
+	/* Into the calling P's free cache: no span state changes. */
+	if (tcache_put(s, sc, idx, ptr))
+		return;
+	span_free_object(s, idx);
 	count_free(s, sc, s->elemsize);
-	/*
-	 * Lock-free unless this free changes the span's list: the first
-	 * pending free of an uncached span (full -> partial), or the last
-	 * live object (-> page heap).  A cached span is the owner's business.
-	 */
-	if (!__atomic_load_n(&s->incache, __ATOMIC_SEQ_CST) &&
-	    (pending == 0 || __atomic_load_n(&s->allocCount, __ATOMIC_RELAXED) == pending + 1))
-		mcentral_freed(s);
 }
 
 __export int gort_size_class(size_t size)
@@ -373,7 +470,8 @@ __export int gort_heap_object(const void *ptr, void **base, size_t *size)
 	if (idx >= s->nelems)
 		return 0;	/* the span's tail waste */
 	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & (1ULL << (idx & 63))) ||
-	    (__atomic_load_n(&s->freebits[idx >> 6], __ATOMIC_RELAXED) & (1ULL << (idx & 63))))
+	    (__atomic_load_n(&s->freebits[idx >> 6], __ATOMIC_RELAXED) & (1ULL << (idx & 63))) ||
+	    (__atomic_load_n(&s->cachedbits[idx >> 6], __ATOMIC_RELAXED) & (1ULL << (idx & 63))))
 		return 0;
 	if (base)
 		*base = (void *)(s->base + (uintptr_t)idx * s->elemsize);

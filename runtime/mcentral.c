@@ -23,6 +23,21 @@ static void list_insert(struct mspan **head, struct mspan *s)
 	*head = s;
 }
 
+/* Append at the tail: O(n), but partial lists stay short (a node's
+ * spans of one class with free room). */
+static void list_append(struct mspan **head, struct mspan *s)
+{
+	struct mspan **pp = head, *prev = NULL;
+
+	while (*pp) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	s->next = NULL;
+	s->prev = prev;
+	*pp = s;
+}
+
 static void list_remove(struct mspan **head, struct mspan *s)
 {
 	if (s->prev)
@@ -36,7 +51,15 @@ static void list_remove(struct mspan **head, struct mspan *s)
 
 static struct mspan **listof(struct mcentral *c, struct mspan *s)
 {
-	return s->list == listPartial ? &c->partial : &c->full;
+	return s->list == listPartial ? &c->partial : s->list == listFull ? &c->full : &c->empty;
+}
+
+/* Park an empty span for reuse; lock held. */
+static void keep_empty(struct mcentral *c, struct mspan *s)
+{
+	s->list = listEmpty;
+	s->freedat = nanotime_coarse();
+	list_insert(&c->empty, s);
 }
 
 /*
@@ -44,12 +67,15 @@ static struct mspan **listof(struct mcentral *c, struct mspan *s)
  * is in no list and in no cache, or the mcentral lock is held and it is
  * not cached).  Returns the objects freed.
  */
-static uint32_t merge_frees(struct mspan *s)
+uint32_t merge_frees(struct mspan *s)
 {
 	uint32_t w, n = 0;
 
 	for (w = 0; w < s->nwords; w++) {
-		uint64_t fb = __atomic_exchange_n(&s->freebits[w], 0, __ATOMIC_ACQ_REL);
+		uint64_t fb = __atomic_load_n(&s->freebits[w], __ATOMIC_RELAXED);
+
+		if (fb)
+			fb = __atomic_exchange_n(&s->freebits[w], 0, __ATOMIC_ACQ_REL);
 
 		if (fb) {
 			__atomic_store_n(&s->allocbits[w], s->allocbits[w] & ~fb, __ATOMIC_RELAXED);
@@ -65,7 +91,7 @@ static uint32_t merge_frees(struct mspan *s)
 }
 
 /* Prime the allocation cache of a span just taken for allocation. */
-static void span_prime(struct mspan *s)
+void span_prime(struct mspan *s)
 {
 	s->freeindex = 0;
 	s->alloccache = 0;
@@ -89,7 +115,7 @@ static struct mspan *newspan(struct mcentral *c)
 	s->allocCount = 0;
 	s->nfreed = 0;
 	if (!span_bitsalloc(s, nelems)) {
-		mheap_free(s);
+		mheap_free(s, 0);
 		return NULL;
 	}
 	return s;
@@ -102,17 +128,25 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 	struct mspan *s;
 
 	lock(&c->lock);
-	while ((s = c->partial)) {
+	/* Emptiest first: a whole free span lasts longest in the cache. */
+	if ((s = c->empty)) {
+		list_remove(&c->empty, s);
+		s->list = listNone;
+		s->incache = true;
+		merge_frees(s);
+	}
+	while (!s && (s = c->partial)) {
 		list_remove(&c->partial, s);
 		s->list = listNone;
 		s->incache = true;
 		merge_frees(s);
 		if (s->allocCount < s->nelems)
 			break;
-		/* Raced: its frees were merged by nobody; keep looking. */
+		/* Its pending frees were merged already by nobody: full. */
 		s->incache = false;
 		s->list = listFull;
 		list_insert(&c->full, s);
+		s = NULL;
 	}
 	unlock(&c->lock);
 	if (!s) {
@@ -139,12 +173,17 @@ void mcentral_uncachespan(struct mcentral *c, struct mspan *s)
 	merge_frees(s);
 	live = s->allocCount;
 	if (live == 0) {
+		keep_empty(c, s);
 		unlock(&c->lock);
-		mheap_free(s);
 		return;
 	}
 	s->list = live < s->nelems ? listPartial : listFull;
-	list_insert(listof(c, s), s);
+	/* Partial spans queue FIFO: by the time one is taken again it has
+	 * had the longest to collect frees. */
+	if (s->list == listPartial)
+		list_append(&c->partial, s);
+	else
+		list_insert(&c->full, s);
 	unlock(&c->lock);
 }
 
@@ -163,14 +202,14 @@ void mcentral_freed(struct mspan *s)
 		unlock(&c->lock);
 		return;
 	}
-	/* Empty: merge (nobody else can now) and give the pages back. */
-	if (__atomic_load_n(&s->nfreed, __ATOMIC_ACQUIRE) == s->allocCount) {
+	/* Empty: merge (nobody else can now) and keep it for reuse. */
+	if (s->list != listEmpty &&
+	    __atomic_load_n(&s->nfreed, __ATOMIC_ACQUIRE) == s->allocCount) {
 		merge_frees(s);
 		if (s->allocCount == 0) {
 			list_remove(listof(c, s), s);
-			s->list = listNone;
+			keep_empty(c, s);
 			unlock(&c->lock);
-			mheap_free(s);
 			return;
 		}
 	}
@@ -178,9 +217,54 @@ void mcentral_freed(struct mspan *s)
 	if (s->list == listFull) {
 		list_remove(&c->full, s);
 		s->list = listPartial;
-		list_insert(&c->partial, s);
+		list_append(&c->partial, s);
 	}
 	unlock(&c->lock);
+}
+
+/*
+ * mcentral_trim() - give the empty spans kept since before @olderthan
+ * back to the page heap (sysmon once a second; gort_scavenge: all).
+ */
+void mcentral_trim(int64_t olderthan)
+{
+	int n, i;
+
+	for (n = 0; n < heap.nnodes; n++) {
+		for (i = 0; i < NUM_SPAN_CLASSES; i++) {
+			struct mcentral *c = &heap.central[n][i];
+			struct mspan *s, *next, *rel = NULL;
+
+			if (!__atomic_load_n(&c->empty, __ATOMIC_RELAXED))
+				continue;
+			lock(&c->lock);
+			for (s = c->empty; s; s = next) {
+				next = s->next;
+				if (s->freedat > olderthan)
+					continue;
+				list_remove(&c->empty, s);
+				s->list = listNone;
+				s->next = rel;
+				rel = s;
+			}
+			unlock(&c->lock);
+			for (s = rel; s; s = next) {
+				next = s->next;
+				mheap_free(s, s->freedat);	/* idle since it emptied */
+			}
+		}
+	}
+}
+
+bool mcentral_has_empty(void)
+{
+	int n, i;
+
+	for (n = 0; n < heap.nnodes; n++)
+		for (i = 0; i < NUM_SPAN_CLASSES; i++)
+			if (__atomic_load_n(&heap.central[n][i].empty, __ATOMIC_RELAXED))
+				return true;
+	return false;
 }
 
 /* mcache_flushall() - give every cached span back (a P goes away). */
@@ -191,6 +275,7 @@ void mcache_flushall(struct mcache *mc)
 	for (i = 0; i < NUM_SPAN_CLASSES; i++) {
 		struct mspan *s = mc->alloc[i];
 
+		mcache_tcache_flush(mc, i, 0);
 		if (s) {
 			mc->alloc[i] = NULL;
 			mcentral_uncachespan(&heap.central[s->node][i], s);

@@ -65,11 +65,12 @@ struct mspan *spanalloc(void)
 	return s;
 }
 
-/* Three bitmaps of @words each, zeroed; spanlock held. */
+/* Four bitmaps of @words each, zeroed; spanlock held. */
 static uint64_t *bitsalloc_locked(uint32_t words)
 {
 	uint64_t *b = bitfree[words];
-	size_t n = 3 * words * sizeof(uint64_t);
+	/* Whole cache lines: another P's span bitmaps never share one. */
+	size_t n = (4 * words * sizeof(uint64_t) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
 
 	if (b) {
 		bitfree[words] = *(uint64_t **)b;
@@ -81,7 +82,7 @@ static uint64_t *bitsalloc_locked(uint32_t words)
 			bitslabend = bitslab + (256 << 10);
 			heap.mspan_sys += 256 << 10;
 		}
-		b = (uint64_t *)bitslab;
+		b = (uint64_t *)bitslab;	/* the slab is page aligned */
 		bitslab += n;
 	}
 	memset(b, 0, n);
@@ -102,6 +103,7 @@ bool span_bitsalloc(struct mspan *s, uint32_t nelems)
 	s->allocbits = b;
 	s->gcmarkbits = b + words;
 	s->freebits = b + 2 * words;
+	s->cachedbits = b + 3 * words;
 	return true;
 }
 
@@ -331,8 +333,10 @@ nomem:
 /*
  * mheap_free() - give in-use span @s back to its node's free lists,
  * merging it with free neighbours.  Its struct may be recycled.
+ * @idlesince: when it stopped holding objects (nanotime_coarse), 0 = now;
+ * the scavenger's one-second grace counts from then.
  */
-void mheap_free(struct mspan *s)
+void mheap_free(struct mspan *s, int64_t idlesince)
 {
 	struct mheapnode *h = &heap.nodes[s->node];
 	struct mspan *prev, *next, *dead[2] = { NULL, NULL };
@@ -343,14 +347,14 @@ void mheap_free(struct mspan *s)
 	s->elemsize = 0;
 	s->spanclass = 0;
 	s->released = false;
-	s->freedat = nanotime_coarse();
+	s->freedat = idlesince ? idlesince : nanotime_coarse();
 	/* Bitmaps go back with the struct; a free span has none. */
 	if (s->allocbits) {
 		lock(&spanlock);
 		*(uint64_t **)s->allocbits = bitfree[s->nwords];
 		bitfree[s->nwords] = s->allocbits;
 		unlock(&spanlock);
-		s->allocbits = s->gcmarkbits = s->freebits = NULL;
+		s->allocbits = s->gcmarkbits = s->freebits = s->cachedbits = NULL;
 		s->nwords = 0;
 	}
 	/* Only merge with neighbours that are free and not released, so a
@@ -415,43 +419,73 @@ void mheap_init(void)
 }
 
 /*
- * mheap_scavenge_tick() - sysmon, every tick: keep the idle memory that
- * is still resident (retained) within 10 % of the heap goal, as Go's
- * background scavenger; with GORT_MEMLIMIT, also keep sys - released
- * under the limit.  Only spans idle for a second go first; over the limit
- * any idle span does.
+ * mheap_scavenge_tick() - sysmon, every tick (at most every 50 ms): keep
+ * the idle memory that is still resident within 10 % of the heap goal,
+ * as Go's background scavenger; with GORT_MEMLIMIT, also keep
+ * sys - released under the limit.  Empty spans the mcentrals kept and
+ * free spans go back once idle for a second; over the limit at once.
+ * Return: true while there is idle resident memory it may release later
+ * (sysmon then keeps waking, even when every P is idle).
  */
-void mheap_scavenge_tick(void)
+/*
+ * heap_scavenge_pending() - is there memory the scavenger may release
+ * later (kept empty spans, or resident idle pages while over the goal or
+ * the limit)?  Cheap: sysmon asks before it sleeps for good.
+ */
+bool heap_scavenge_pending(void)
+{
+	uint64_t sys = 0, released = 0, inuse = 0, retained, goal;
+	int i;
+
+	if (!heap.inited)
+		return false;
+	if (mcentral_has_empty())
+		return true;
+	for (i = 0; i < heap.nnodes; i++) {
+		struct mheapnode *h = &heap.nodes[i];
+
+		sys += __atomic_load_n(&h->sys, __ATOMIC_RELAXED);
+		released += __atomic_load_n(&h->released, __ATOMIC_RELAXED);
+		inuse += __atomic_load_n(&h->inuse, __ATOMIC_RELAXED);
+	}
+	retained = sys - released;
+	goal = heap_goal(heap_alloc_bytes());
+	return sys - released > inuse &&
+	       (retained > goal + goal / 10 ||
+		(heap.memlimit > 0 && retained > (uint64_t)heap.memlimit));
+}
+
+bool mheap_scavenge_tick(void)
 {
 	static int64_t last;
 	int64_t now = nanotime_coarse();
-	uint64_t alloc = 0, retained = 0, inuse = 0, sys = 0, released = 0, goal;
+	uint64_t sys = 0, released = 0, inuse = 0, retained, goal, limit;
 	int i;
 
-	if (!heap.inited || now - last < 50 * 1000 * 1000)
-		return;
+	if (!heap.inited)
+		return false;
+	if (now - last < 50 * 1000 * 1000)
+		return heap_scavenge_pending();
 	last = now;
 	for (i = 0; i < heap.nnodes; i++) {
 		struct mheapnode *h = &heap.nodes[i];
 
-		inuse += __atomic_load_n(&h->inuse, __ATOMIC_RELAXED);
 		sys += __atomic_load_n(&h->sys, __ATOMIC_RELAXED);
 		released += __atomic_load_n(&h->released, __ATOMIC_RELAXED);
+		inuse += __atomic_load_n(&h->inuse, __ATOMIC_RELAXED);
 	}
-	alloc = heap_alloc_bytes();
-	goal = heap_goal(alloc);
+	goal = heap_goal(heap_alloc_bytes());
 	retained = sys - released;
+	limit = heap.memlimit > 0 ? (uint64_t)heap.memlimit : UINT64_MAX;
+	/* Kept empty spans count as in use until trimmed. */
+	mcentral_trim(retained > limit ? INT64_MAX : now - 1000LL * 1000 * 1000);
 	for (i = 0; i < heap.nnodes; i++) {
-		uint64_t want = 0, limitwant = 0;
-
 		if (retained > goal + goal / 10)
-			want = retained - goal - goal / 10;
-		if (heap.memlimit && retained > (uint64_t)heap.memlimit)
-			limitwant = retained - (uint64_t)heap.memlimit;
-		if (want)
-			retained -= mheap_scavenge(i, (size_t)want, now - 1000LL * 1000 * 1000);
-		if (limitwant)
-			retained -= mheap_scavenge(i, (size_t)limitwant, INT64_MAX);
+			retained -= mheap_scavenge(i, (size_t)(retained - goal - goal / 10),
+						   now - 1000LL * 1000 * 1000);
+		if (retained > limit)
+			retained -= mheap_scavenge(i, (size_t)(retained - limit), INT64_MAX);
 	}
 	(void)inuse;
+	return heap_scavenge_pending();
 }

@@ -16,7 +16,9 @@
  *
  * Span invariants (s = a small-object span, n = s->nelems):
  *   allocCount = popcount(allocbits[0..n)) - popcount(freebits[0..n))
- *   an object is allocated iff its allocbit is set and its freebit clear
+ *   an object is allocated iff its allocbit is set and its freebit and
+ *   cachedbit are clear (cachedbit: it sits, freed, in an mcache's
+ *   per-class free cache, still counted in allocCount)
  *   freebits is non-zero only where allocbits is (frees of live objects)
  *   s->incache  => s is on no mcentral list and only that cache allocates
  *   !s->incache => s is on exactly one list of its mcentral
@@ -54,7 +56,7 @@ enum spanstate {
 	mSpanFree,		/* pages on a node's free lists */
 };
 
-enum spanlist { listNone, listPartial, listFull };
+enum spanlist { listNone, listPartial, listFull, listEmpty };
 
 struct mspan {
 	uintptr_t base;
@@ -78,9 +80,10 @@ struct mspan {
 	uint64_t *allocbits;		/* set on allocation (owner only) */
 	uint64_t *gcmarkbits;		/* for the collector */
 	uint64_t *freebits;		/* set by gort_free (atomic OR) */
+	uint64_t *cachedbits;		/* freed into some mcache's free cache */
 	int64_t freedat;		/* nanotime_coarse() when it went free */
 	uint64_t largesize;		/* requested size of a large object */
-};
+} __aligned(CACHELINE);		/* spans of different Ps share no line */
 
 static inline uint8_t spanclass_of(uint8_t sizeclass, bool noscan)
 {
@@ -135,6 +138,8 @@ struct mcentral {
 	struct lock lock;
 	struct mspan *partial;		/* some free objects */
 	struct mspan *full;		/* no free objects */
+	struct mspan *empty;		/* no live objects: kept for reuse,
+					 * released by mcentral_trim() */
 	uint8_t spanclass;
 	uint8_t node;
 } __aligned(CACHELINE);
@@ -143,8 +148,14 @@ struct mcentral {
  * struct mcache - a P's private spans, one per span class, plus local
  * statistics (summed by gort_read_memstats).  Owner only, no lock.
  */
+#define TCACHE 32
+
 struct mcache {
 	struct mspan *alloc[NUM_SPAN_CLASSES];
+	/* Objects freed here, reused first (LIFO): gort_free + gort_alloc
+	 * of the same class cost no span state change. */
+	uint8_t ntcache[NUM_SPAN_CLASSES];
+	void *tcache[NUM_SPAN_CLASSES][TCACHE];
 	uint8_t node;
 	uint64_t nmalloc[NUM_SIZE_CLASSES];	/* [0]: large objects */
 	uint64_t nfree[NUM_SIZE_CLASSES];	/* frees made here, any node */
@@ -179,11 +190,12 @@ void freemcache(struct mcache *c);
 void mheap_init(void);
 bool span_bitsalloc(struct mspan *s, uint32_t nelems);
 struct mspan *mheap_alloc(int node, uintptr_t npages, bool *needzero);
-void mheap_free(struct mspan *s);
+void mheap_free(struct mspan *s, int64_t idlesince);
 struct mspan *spanalloc(void);
 void spanfree(struct mspan *s);
 size_t mheap_scavenge(int node, size_t want, int64_t olderthan);
-void mheap_scavenge_tick(void);
+bool mheap_scavenge_tick(void);
+bool heap_scavenge_pending(void);
 uint64_t heap_alloc_bytes(void);
 uint64_t heap_goal(uint64_t alloc);
 
@@ -191,7 +203,12 @@ uint64_t heap_goal(uint64_t alloc);
 struct mspan *mcentral_cachespan(struct mcentral *c);
 void mcentral_uncachespan(struct mcentral *c, struct mspan *s);
 void mcentral_freed(struct mspan *s);
+uint32_t merge_frees(struct mspan *s);
+void span_prime(struct mspan *s);
 void mcache_flushall(struct mcache *c);
+void mcache_tcache_flush(struct mcache *c, int spc, int keep);
+void mcentral_trim(int64_t olderthan);
+bool mcentral_has_empty(void);
 
 /* numa.c */
 void heapnuma_init(void);

@@ -133,6 +133,7 @@ __export size_t gort_scavenge(void)
 	int i;
 
 	mallocinit();
+	mcentral_trim(INT64_MAX);
 	for (i = 0; i < heap.nnodes; i++)
 		n += mheap_scavenge(i, SIZE_MAX, INT64_MAX);
 	return n;

@@ -15,7 +15,9 @@
  *     (MADV_DONTNEED, stack_scavenge);
  *   - prints schedtrace lines (GORT_DEBUG=schedtrace=MS).
  * When every P is idle it sleeps on sched.sysmonnote until a P is taken
- * (pidleget) or a goroutine enters a syscall: an idle process stays idle.
+ * (pidleget) or a goroutine enters a syscall, waking only while memory
+ * waits to be given back (heap: every 100 ms, stacks: every second): an
+ * idle process with nothing to release stays asleep.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 
 static int64_t lastrelease;
 static bool stackspending;	/* the stack pool has warm or old stacks */
+static bool heappending;	/* the heap has idle memory to release */
 
 void sysmon_wake(void)
 {
@@ -126,6 +129,9 @@ static void *sysmon(void *unused)
 			delay = 10 * 1000 * 1000;
 		usleep_ns(delay);
 		now = nanotime();
+		/* Memory first, busy or idle: both are rate-limited inside. */
+		stackspending = releasestacks(now);
+		heappending = mheap_scavenge_tick();
 
 		if (!debug.schedtrace &&
 		    (atomic_load(&sched.gcwaiting) ||
@@ -133,19 +139,23 @@ static void *sysmon(void *unused)
 			lock(&sched.lock);
 			if (atomic_load(&sched.gcwaiting) ||
 			    atomic_load(&sched.npidle) == atomic_load(&gomaxprocs)) {
-				bool pending = stackspending;
+				/*
+				 * Everything idle: sleep until a P is taken, but
+				 * wake every 100 ms while the heap has memory to
+				 * give back, every second while stacks do.
+				 */
+				int64_t ns = heappending ? 100 * 1000 * 1000 :
+					     stackspending ? 1000 * 1000 * 1000 : -1;
 
 				noteclear(&sched.sysmonnote);
 				atomic_store(&sched.sysmonwait, 1);
 				unlock(&sched.lock);
-				/* Wake once a second while idle stacks wait for release. */
-				if (!notetsleep(&sched.sysmonnote, pending ? 1000 * 1000 * 1000 : -1)) {
+				if (!notetsleep(&sched.sysmonnote, ns)) {
 					uint32_t one = 1;
 
 					/* Lost the race with a waker: take its wakeup. */
 					if (!atomic_compare_exchange_strong(&sched.sysmonwait, &one, 0))
 						notesleep(&sched.sysmonnote);
-					stackspending = releasestacks(nanotime());
 				}
 				idle = 0;
 				delay = 20 * 1000;
@@ -165,8 +175,6 @@ static void *sysmon(void *unused)
 			idle = 0;
 		else
 			idle++;
-		stackspending = releasestacks(now);
-		mheap_scavenge_tick();
 		if (debug.schedtrace > 0 &&
 		    now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {
 			lasttrace = now;
