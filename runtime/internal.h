@@ -124,6 +124,8 @@ int sysmprotect(void *p, size_t n, int prot);
 uint32_t fastrand(void);
 size_t physpagesize(void);
 int readsmall(const char *path, char *buf, size_t sz);
+int errno_get(void);
+void errno_set(int e);
 
 /* ---- debug.c: options from the environment ---- */
 

@@ -30,18 +30,6 @@
 struct heapt heap;
 static struct lock initlock;
 
-static __attribute__((noinline)) int get_errno(void)
-{
-	__asm__ volatile("");
-	return errno;
-}
-
-static __attribute__((noinline)) void set_errno(int e)
-{
-	__asm__ volatile("");
-	errno = e;
-}
-
 struct mcache *allocmcache(int node)
 {
 	struct mcache *c = sysmap(sizeof(*c));
@@ -73,11 +61,11 @@ void mallocinit(void)
 
 	if (__atomic_load_n(&heap.inited, __ATOMIC_ACQUIRE))
 		return;
-	e = get_errno();	/* libnuma's probing may set it: not ours to change */
+	e = errno_get();	/* libnuma's probing may set it: not ours to change */
 	lock(&initlock);
 	if (heap.inited) {
 		unlock(&initlock);
-		set_errno(e);
+		errno_set(e);
 		return;
 	}
 	sizeclasses_init();
@@ -105,7 +93,7 @@ void mallocinit(void)
 	}
 	__atomic_store_n(&heap.inited, true, __ATOMIC_RELEASE);
 	unlock(&initlock);
-	set_errno(e);
+	errno_set(e);
 }
 
 /* Heap node index of the CPU this thread runs on. */
@@ -260,7 +248,7 @@ __export void *gort_alloc(size_t size, unsigned int flags)
 	void *p;
 
 	if (unlikely(flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO))) {
-		set_errno(EINVAL);
+		errno_set(EINVAL);
 		return NULL;
 	}
 	if (unlikely(!heap.inited))
@@ -274,7 +262,7 @@ __export void *gort_alloc(size_t size, unsigned int flags)
 		p = alloc_ext(cpunode(), size, flags);
 	}
 	if (unlikely(!p))
-		set_errno(ENOMEM);
+		errno_set(ENOMEM);
 	return p;
 }
 
@@ -284,7 +272,7 @@ __export void *gort_alloc_node(size_t size, int node, unsigned int flags)
 	void *p;
 
 	if (flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO)) {
-		set_errno(EINVAL);
+		errno_set(EINVAL);
 		return NULL;
 	}
 	mallocinit();
@@ -292,12 +280,12 @@ __export void *gort_alloc_node(size_t size, int node, unsigned int flags)
 		if (heap.nodeids[i] == node)
 			break;
 	if (i == heap.nnodes) {
-		set_errno(EINVAL);
+		errno_set(EINVAL);
 		return NULL;
 	}
 	p = alloc_ext(i, size, flags);
 	if (!p)
-		set_errno(ENOMEM);
+		errno_set(ENOMEM);
 	return p;
 }
 

@@ -14,15 +14,6 @@
  */
 #include "mheap.h"
 
-static void list_insert(struct mspan **head, struct mspan *s)
-{
-	s->prev = NULL;
-	s->next = *head;
-	if (*head)
-		(*head)->prev = s;
-	*head = s;
-}
-
 /* Append at the tail: O(n), but partial lists stay short (a node's
  * spans of one class with free room). */
 static void list_append(struct mspan **head, struct mspan *s)
@@ -38,17 +29,6 @@ static void list_append(struct mspan **head, struct mspan *s)
 	*pp = s;
 }
 
-static void list_remove(struct mspan **head, struct mspan *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		*head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-}
-
 static struct mspan **listof(struct mcentral *c, struct mspan *s)
 {
 	return s->list == listPartial ? &c->partial : s->list == listFull ? &c->full : &c->empty;
@@ -59,7 +39,7 @@ static void keep_empty(struct mcentral *c, struct mspan *s)
 {
 	s->list = listEmpty;
 	s->freedat = nanotime_coarse();
-	list_insert(&c->empty, s);
+	spanlist_push(&c->empty, s);
 }
 
 /*
@@ -130,13 +110,13 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 	lock(&c->lock);
 	/* Emptiest first: a whole free span lasts longest in the cache. */
 	if ((s = c->empty)) {
-		list_remove(&c->empty, s);
+		spanlist_remove(&c->empty, s);
 		s->list = listNone;
 		s->incache = true;
 		merge_frees(s);
 	}
 	while (!s && (s = c->partial)) {
-		list_remove(&c->partial, s);
+		spanlist_remove(&c->partial, s);
 		s->list = listNone;
 		s->incache = true;
 		merge_frees(s);
@@ -145,7 +125,7 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 		/* Its pending frees were merged already by nobody: full. */
 		s->incache = false;
 		s->list = listFull;
-		list_insert(&c->full, s);
+		spanlist_push(&c->full, s);
 		s = NULL;
 	}
 	unlock(&c->lock);
@@ -183,7 +163,7 @@ void mcentral_uncachespan(struct mcentral *c, struct mspan *s)
 	if (s->list == listPartial)
 		list_append(&c->partial, s);
 	else
-		list_insert(&c->full, s);
+		spanlist_push(&c->full, s);
 	unlock(&c->lock);
 }
 
@@ -207,7 +187,7 @@ void mcentral_freed(struct mspan *s)
 	    __atomic_load_n(&s->nfreed, __ATOMIC_ACQUIRE) == s->allocCount) {
 		merge_frees(s);
 		if (s->allocCount == 0) {
-			list_remove(listof(c, s), s);
+			spanlist_remove(listof(c, s), s);
 			keep_empty(c, s);
 			unlock(&c->lock);
 			return;
@@ -215,7 +195,7 @@ void mcentral_freed(struct mspan *s)
 	}
 	/* Not merged here: the pending count keeps later frees lock-free. */
 	if (s->list == listFull) {
-		list_remove(&c->full, s);
+		spanlist_remove(&c->full, s);
 		s->list = listPartial;
 		list_append(&c->partial, s);
 	}
@@ -242,7 +222,7 @@ void mcentral_trim(int64_t olderthan)
 				next = s->next;
 				if (s->freedat > olderthan)
 					continue;
-				list_remove(&c->empty, s);
+				spanlist_remove(&c->empty, s);
 				s->list = listNone;
 				s->next = rel;
 				rel = s;

@@ -192,28 +192,19 @@ static uintptr_t arena_grow(int ni, size_t n)
 
 /* ---- the page heap of one node ---- */
 
+static struct mspan **freelist_of(struct mheapnode *h, struct mspan *s)
+{
+	return s->npages < HEAP_FREELISTS ? &h->free[s->npages] : &h->large;
+}
+
 static void freelist_push(struct mheapnode *h, struct mspan *s)
 {
-	struct mspan **head = s->npages < HEAP_FREELISTS ? &h->free[s->npages] : &h->large;
-
-	s->prev = NULL;
-	s->next = *head;
-	if (*head)
-		(*head)->prev = s;
-	*head = s;
+	spanlist_push(freelist_of(h, s), s);
 }
 
 static void freelist_remove(struct mheapnode *h, struct mspan *s)
 {
-	struct mspan **head = s->npages < HEAP_FREELISTS ? &h->free[s->npages] : &h->large;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		*head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
+	spanlist_remove(freelist_of(h, s), s);
 }
 
 /* Best fit: the smallest free span of >= npages; node lock held. */

@@ -90,6 +90,27 @@ static inline uint8_t spanclass_of(uint8_t sizeclass, bool noscan)
 	return (uint8_t)(sizeclass << 1 | (noscan ? 1 : 0));
 }
 
+/* Doubly linked span lists (page heap free lists, mcentral lists). */
+static inline void spanlist_push(struct mspan **head, struct mspan *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+static inline void spanlist_remove(struct mspan **head, struct mspan *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
 /* struct heaparena - per-64 MiB metadata. */
 struct heaparena {
 	struct mspan *spans[ARENA_PAGES];

@@ -9,6 +9,7 @@
  * (cgroup v2 cpu.max, else v1 cpu.cfs_quota_us/cfs_period_us), rounded up.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -43,6 +44,24 @@ int64_t nanotime_coarse(void)
 __export int64_t gort_nanotime(void)
 {
 	return nanotime();
+}
+
+/*
+ * errno_get()/errno_set() - read or write the calling thread's errno for
+ * user code.  Out of line with an asm barrier: errno's address
+ * (__errno_location(), declared const) must be recomputed on every use,
+ * because a goroutine may have moved to another thread since.
+ */
+__attribute__((noinline)) int errno_get(void)
+{
+	__asm__ volatile("");
+	return errno;
+}
+
+__attribute__((noinline)) void errno_set(int e)
+{
+	__asm__ volatile("");
+	errno = e;
 }
 
 void osyield(void)

@@ -1415,18 +1415,6 @@ static void mloop(struct m *mp)
 
 /* ---- system calls ---- */
 
-static __attribute__((noinline)) int get_errno(void)
-{
-	__asm__ volatile("");
-	return errno;
-}
-
-static __attribute__((noinline)) void set_errno(int e)
-{
-	__asm__ volatile("");
-	errno = e;
-}
-
 __export void gort_syscall_enter(void)
 {
 	struct m *mp = getm();
@@ -1488,7 +1476,7 @@ static bool exitsyscallfast(struct m *mp, struct p *oldp)
 
 __export void gort_syscall_exit(void)
 {
-	int e = get_errno();
+	int e = errno_get();
 	struct m *mp = getm();
 	struct p *oldp;
 
@@ -1499,12 +1487,12 @@ __export void gort_syscall_exit(void)
 	if (exitsyscallfast(mp, oldp)) {
 		atomic_store(&mp->curg->status, Grunning);
 		preemptcheck();
-		set_errno(e);
+		errno_set(e);
 		return;
 	}
 	/* No P: queue this G and let g0 find something else to do. */
 	mcall(mp, mafterSyscall);
-	set_errno(e);
+	errno_set(e);
 }
 
 /* ---- stop the world ---- */

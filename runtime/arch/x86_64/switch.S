@@ -8,13 +8,8 @@
  *   (struct gctx_frame in arch.h) from there.  The final ret resumes @to
  *   in its own gort_ctx_switch (or gort_ctx_launch) call.
  */
-	.text
-	.globl	gort_ctx_switch
-	.hidden	gort_ctx_switch
-	.type	gort_ctx_switch, @function
-	.p2align 4
-gort_ctx_switch:
-	.cfi_startproc
+/* Push what a callee must preserve, and store rsp into from->sp (rdi). */
+.macro SAVE_CONTEXT
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -25,6 +20,16 @@ gort_ctx_switch:
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
 	movq	%rsp, (%rdi)
+.endm
+
+	.text
+	.globl	gort_ctx_switch
+	.hidden	gort_ctx_switch
+	.type	gort_ctx_switch, @function
+	.p2align 4
+gort_ctx_switch:
+	.cfi_startproc
+	SAVE_CONTEXT
 	movq	(%rsi), %rsp
 	ldmxcsr	(%rsp)
 	fldcw	4(%rsp)
@@ -52,16 +57,7 @@ gort_ctx_switch:
 	.p2align 4
 gort_ctx_launch:
 	.cfi_startproc
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	subq	$8, %rsp
-	stmxcsr	(%rsp)
-	fnstcw	4(%rsp)
-	movq	%rsp, (%rdi)
+	SAVE_CONTEXT
 	movq	%rsi, %rsp
 	.cfi_undefined rip
 	xorl	%ebp, %ebp
