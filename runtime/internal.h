@@ -275,6 +275,7 @@ struct p {
 	struct g *gfree[GFREE_LOCAL_MAX];
 	int32_t node;			/* heap (NUMA) node index */
 	struct mcache *mcache;		/* the heap's per-P cache */
+	int64_t stackinuse;		/* bytes of stacks attached here - detached */
 	int32_t nstackcache;		/* free default-size stacks, LIFO */
 	uintptr_t stackcache[STACKCACHE];
 

@@ -71,7 +71,7 @@ static struct g *gslab_next, *gslab_end;	/* stacklock: unused Gs */
 static int guard_mode;			/* 1 madvise guard, 2 mprotect */
 
 static uint64_t stacksys;		/* stacklock: bytes of slots reserved */
-static uint64_t stackinuse;		/* atomic: bytes of stacks owned by Gs */
+static uint64_t stackinuse;		/* atomic: custom-size stacks (for life) */
 
 static struct lock allglock;
 static struct g **allgchunks[ALLG_CHUNKS];
@@ -304,7 +304,7 @@ int stack_attach(struct p *pp, struct g *gp)
 			return -ENOMEM;
 	}
 	setstack(gp, base, slot);
-	__atomic_fetch_add(&stackinuse, slot, __ATOMIC_RELAXED);
+	pp->stackinuse += slot;		/* per P: no shared line on this path */
 	return 0;
 }
 
@@ -313,7 +313,7 @@ void stack_detach(struct p *pp, struct g *gp)
 {
 	uintptr_t base = gp->guard_lo;
 
-	__atomic_fetch_sub(&stackinuse, gp->slot_size, __ATOMIC_RELAXED);
+	pp->stackinuse -= gp->slot_size;
 	gp->guard_lo = gp->stack_lo = gp->stack_hi = 0;
 	if (pp->nstackcache == STACKCACHE) {
 		/* Keep the hottest half; the rest goes to the pool. */
@@ -384,7 +384,18 @@ void stack_memstats(uint64_t *inuse, uint64_t *sys)
 	lock(&stacklock);
 	*sys = stacksys;
 	unlock(&stacklock);
-	*inuse = __atomic_load_n(&stackinuse, __ATOMIC_RELAXED);
+	int64_t sum = (int64_t)__atomic_load_n(&stackinuse, __ATOMIC_RELAXED);
+	int i;
+
+	/* Default-size stacks are counted per P (a G may exit on another P
+	 * than the one it started on, so one P's count can go negative). */
+	for (i = 0; i < GORT_MAXPROCS_LIMIT; i++) {
+		struct p *pp = __atomic_load_n(&allp[i], __ATOMIC_ACQUIRE);
+
+		if (pp)
+			sum += __atomic_load_n(&pp->stackinuse, __ATOMIC_RELAXED);
+	}
+	*inuse = sum < 0 ? 0 : (uint64_t)sum;
 }
 
 bool stack_guard_contains(struct g *gp, uintptr_t addr)
