@@ -83,7 +83,9 @@ void mallocinit(void)
 	else
 		heap.hugepages = thp_enabled() ? 1 : -1;
 	heap.memlimit = (int64_t)envsize("GORT_MEMLIMIT", 0);
-	heap.gcpercent = (int)envint("GORT_GC", 100);
+	/* GORT_GC, as GOGC: a percentage, or "off" (no goal). */
+	hp = getenv("GORT_GC");
+	heap.gcpercent = hp && !strcmp(hp, "off") ? -1 : (int)envint("GORT_GC", 100);
 	for (i = 0; i < heap.nnodes; i++) {
 		for (j = 0; j < NUM_SPAN_CLASSES; j++) {
 			heap.central[i][j].spanclass = (uint8_t)j;
