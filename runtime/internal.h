@@ -35,6 +35,7 @@ struct g;
 struct m;
 struct p;
 struct mcache;
+struct sudog;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GORT_ASAN 1
@@ -182,6 +183,9 @@ enum waitreason {
 	waitReasonGCWorkerIdle,
 	waitReasonPark,
 	waitReasonStopTheWorld,
+	waitReasonChanReceiveNilChan,
+	waitReasonChanSendNilChan,
+	waitReasonSelectNoCases,
 	waitReasonMax,
 };
 extern const char *const waitreasonstrings[waitReasonMax];
@@ -230,7 +234,11 @@ struct g {
 	uint32_t waitticket;
 	int64_t acquiretime;
 	bool ticket_handoff;		/* woken by a direct handoff */
-	uint32_t parkstate;	/* gort_park: 0, 1 token, 2 parked */
+	uint32_t parkstate;		/* gort_park: 0, 1 token, 2 parked */
+	uint32_t selectdone;		/* a waker claimed this G's select */
+	void *param;			/* the sudog that woke it (chan.c) */
+	struct sudog *sudogcache;	/* chan.c: this G's spare sudogs */
+	int32_t nsudogcache;
 	bool timedout;
 	struct timer timer;		/* gort_sleep() and timed waits */
 #ifdef GORT_ASAN

@@ -43,6 +43,9 @@ const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonGCWorkerIdle] = "GC worker (idle)",
 	[waitReasonPark] = "park",
 	[waitReasonStopTheWorld] = "stop the world",
+	[waitReasonChanReceiveNilChan] = "chan receive (nil chan)",
+	[waitReasonChanSendNilChan] = "chan send (nil chan)",
+	[waitReasonSelectNoCases] = "select (no cases)",
 };
 
 static const char *const gstatusstrings[] = {

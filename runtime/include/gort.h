@@ -11,5 +11,6 @@
 #include <gort/sched.h>
 #include <gort/sync.h>
 #include <gort/malloc.h>
+#include <gort/chan.h>
 
 #endif /* GORT_H */
