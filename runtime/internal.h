@@ -221,7 +221,7 @@ struct g {
 	uint32_t status;	/* enum gstatus */
 	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
 	bool preempt;			/* yield at the next preemption point */
-	int64_t waitsince;		/* nanotime_coarse() when parked */
+	int64_t waitsince;		/* sched.coarsenow when parked */
 	struct g *schedlink;		/* run queue / free list link */
 	struct m *m;			/* M running it, NULL if not running */
 	void (*fn)(void *);
@@ -380,6 +380,8 @@ struct schedt {
 	int32_t nwakers;		/* gort_external_wakers(): no deadlock checks */
 	bool started;
 	int64_t starttime;
+	int64_t coarsenow;		/* nanotime(), refreshed by sysmon each
+					 * round (<= 10 ms old while any P runs) */
 
 	struct lock gflock __aligned(CACHELINE);	/* dead Gs no P wanted: */
 	struct gqueue gfree;		/*   default stack size (no stack) */

@@ -729,10 +729,14 @@ static int newm(struct p *pp, bool spinning)
 __probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
 {
 	PROBE_FRAME();
-	uint32_t old = Gwaiting;
-
-	if (!atomic_compare_exchange_strong(&gp->status, &old, Grunnable))
+	/*
+	 * The caller owns this wake-up (it dequeued gp under a lock, won its
+	 * select, or took its park token), and gp was Gwaiting before any
+	 * waker could find it: a check and a release store, no CAS.
+	 */
+	if (load_relaxed(&gp->status) != Gwaiting)
 		throw("goready: bad g status");
+	store_release(&gp->status, Grunnable);
 	if (pp) {
 		runqput(pp, gp, next);
 		wakep();
@@ -832,7 +836,8 @@ __probe void gort_sched_park(struct g *gp, uint32_t reason)
 	bool (*fn)(struct g *, void *) = mp->waitunlockf;
 
 	gp->waitreason = (uint8_t)reason;
-	gp->waitsince = nanotime_coarse();
+	/* For dumps only: sysmon's clock, not a clock read per park. */
+	gp->waitsince = load_relaxed(&sched.coarsenow);
 	gp->m = NULL;
 	mp->curg = NULL;
 	/*
@@ -1833,6 +1838,7 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	mainstack = (mainstack + pg - 1) & ~(pg - 1);
 
 	sched.starttime = nanotime();
+	sched.coarsenow = sched.starttime;
 	mallocinit();
 	stack_init();
 	signals_init();

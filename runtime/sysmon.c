@@ -129,6 +129,7 @@ static void *sysmon(void *unused)
 			delay = 10 * 1000 * 1000;
 		usleep_ns(delay);
 		now = nanotime();
+		store_relaxed(&sched.coarsenow, now);
 		/* Memory first, busy or idle: both are rate-limited inside. */
 		stackspending = releasestacks(now);
 		heappending = mheap_scavenge_tick();

@@ -154,7 +154,7 @@ static void gcreatedby(struct g *gp)
 void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp)
 {
 	struct g *cur = curm ? curm->curg : NULL, *gp;
-	int64_t now = nanotime_coarse();
+	int64_t now = nanotime();
 
 	if (cur) {
 		gheader(cur, now);

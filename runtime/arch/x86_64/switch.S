@@ -31,9 +31,19 @@ gort_ctx_switch:
 	.cfi_startproc
 	SAVE_CONTEXT
 	movq	(%rsi), %rsp
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
-	addq	$8, %rsp
+	/*
+	 * Restore MXCSR and the x87 control word only if they differ: the
+	 * loads are slow (serializing-ish) and almost never needed.  The
+	 * current values are in the frame we just saved on the old stack.
+	 */
+	movq	(%rdi), %rax
+	movl	(%rax), %ecx
+	cmpl	(%rsp), %ecx
+	jne	1f
+2:	movzwl	4(%rax), %ecx
+	cmpw	4(%rsp), %cx
+	jne	3f
+4:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
@@ -41,6 +51,10 @@ gort_ctx_switch:
 	popq	%rbx
 	popq	%rbp
 	ret
+1:	ldmxcsr	(%rsp)
+	jmp	2b
+3:	fldcw	4(%rsp)
+	jmp	4b
 	.cfi_endproc
 	.size	gort_ctx_switch, .-gort_ctx_switch
 
