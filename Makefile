@@ -159,6 +159,7 @@ demo: $(SAMPLES)
 bench: $(BENCHES) $(O)/.deps-bench
 	$(Q)bench/run-sched $(O)
 	$(Q)bench/run-heap $(O)
+	$(Q)bench/run-chan $(O)
 
 # ---- install ----
 install: all

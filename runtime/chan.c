@@ -143,11 +143,6 @@ struct sudog *waitq_dequeue(struct waitq *q)
 	return NULL;
 }
 
-void *chanbuf(struct hchan *c, uint32_t i)
-{
-	return c->buf + (size_t)i * c->elemsize;
-}
-
 /**
  * gort_chan_wake() - probe point: @gp, blocked on @c (@dir: 1 recv,
  * 2 send, as enum gort_select_dir), is readied.  Called with no channel
@@ -176,7 +171,7 @@ __probe void gort_chan_park(struct hchan *c, struct g *gp, uint32_t dir)
 void chan_send_to_waiter(struct hchan *c, struct sudog *sg, const void *ep)
 {
 	if (sg->elem)
-		memcpy(sg->elem, ep, c->elemsize);
+		elemcopy(sg->elem, ep, c->elemsize);
 	sg->success = true;
 	sg->g->param = sg;
 }
@@ -190,13 +185,13 @@ void chan_recv_from_waiter(struct hchan *c, struct sudog *sg, void *ep)
 {
 	if (c->dataqsiz == 0) {
 		if (ep)
-			memcpy(ep, sg->elem, c->elemsize);
+			elemcopy(ep, sg->elem, c->elemsize);
 	} else {
 		void *qp = chanbuf(c, c->recvx);
 
 		if (ep)
-			memcpy(ep, qp, c->elemsize);
-		memcpy(qp, sg->elem, c->elemsize);
+			elemcopy(ep, qp, c->elemsize);
+		elemcopy(qp, sg->elem, c->elemsize);
 		if (++c->recvx == c->dataqsiz)
 			c->recvx = 0;
 		c->sendx = c->recvx;
@@ -240,7 +235,7 @@ static bool chansend(struct hchan *c, const void *ep, bool block)
 		return true;
 	}
 	if (c->qcount < c->dataqsiz) {
-		memcpy(chanbuf(c, c->sendx), ep, c->elemsize);
+		elemcopy(chanbuf(c, c->sendx), ep, c->elemsize);
 		if (++c->sendx == c->dataqsiz)
 			c->sendx = 0;
 		__atomic_store_n(&c->qcount, c->qcount + 1, __ATOMIC_RELAXED);
@@ -294,7 +289,7 @@ static int chanrecv(struct hchan *c, void *ep, bool block)
 		if ((c->dataqsiz == 0 && !__atomic_load_n(&c->sendq.first, __ATOMIC_RELAXED)) ||
 		    (c->dataqsiz > 0 && !__atomic_load_n(&c->qcount, __ATOMIC_RELAXED))) {
 			if (ep)
-				memset(ep, 0, c->elemsize);
+				elemzero(ep, c->elemsize);
 			return -1;
 		}
 	}
@@ -303,7 +298,7 @@ static int chanrecv(struct hchan *c, void *ep, bool block)
 	if (c->closed && c->qcount == 0) {
 		unlock(&c->lock);
 		if (ep)
-			memset(ep, 0, c->elemsize);
+			elemzero(ep, c->elemsize);
 		return -1;
 	}
 	if ((sg = waitq_dequeue(&c->sendq))) {
@@ -316,8 +311,8 @@ static int chanrecv(struct hchan *c, void *ep, bool block)
 		void *qp = chanbuf(c, c->recvx);
 
 		if (ep)
-			memcpy(ep, qp, c->elemsize);
-		memset(qp, 0, c->elemsize);
+			elemcopy(ep, qp, c->elemsize);
+		elemzero(qp, c->elemsize);
 		if (++c->recvx == c->dataqsiz)
 			c->recvx = 0;
 		__atomic_store_n(&c->qcount, c->qcount - 1, __ATOMIC_RELAXED);
@@ -429,7 +424,7 @@ __probe void gort_chan_doclose(struct hchan *c, struct g *gp)
 	 * not run until readied), then wake them without the lock. */
 	while ((sg = waitq_dequeue(&c->recvq))) {
 		if (sg->elem)
-			memset(sg->elem, 0, c->elemsize);
+			elemzero(sg->elem, c->elemsize);
 		sg->success = false;
 		sg->g->param = sg;
 		sg->next = recvs;

@@ -54,7 +54,36 @@ void waitq_remove(struct waitq *q, struct sudog *sg);
 struct sudog *waitq_dequeue(struct waitq *q);
 void chan_send_to_waiter(struct hchan *c, struct sudog *sg, const void *ep);
 void chan_recv_from_waiter(struct hchan *c, struct sudog *sg, void *ep);
-void *chanbuf(struct hchan *c, uint32_t i);
+static inline void *chanbuf(struct hchan *c, uint32_t i)
+{
+	return c->buf + (size_t)i * c->elemsize;
+}
+
+/* Copy one element: inline for the common small sizes (no libc call). */
+static inline void elemcopy(void *dst, const void *src, uint32_t size)
+{
+	switch (size) {
+	case 8:
+		__builtin_memcpy(dst, src, 8);
+		break;
+	case 4:
+		__builtin_memcpy(dst, src, 4);
+		break;
+	case 16:
+		__builtin_memcpy(dst, src, 16);
+		break;
+	default:
+		__builtin_memcpy(dst, src, size);
+	}
+}
+
+static inline void elemzero(void *dst, uint32_t size)
+{
+	if (size == 8)
+		__builtin_memset(dst, 0, 8);
+	else
+		__builtin_memset(dst, 0, size);
+}
 void gopanic(const char *msg) __noreturn __cold;
 
 /* Probe points (Documentation/probes.rst). */

@@ -93,8 +93,27 @@ struct lock {
 	uint32_t key;
 };
 
-void lock(struct lock *l);
-void unlock(struct lock *l);
+void lock_slow(struct lock *l);
+void unlock_slow(struct lock *l, uint32_t v);
+
+/* Uncontended paths inline: one atomic each; the rest in lock.c. */
+static inline void lock(struct lock *l)
+{
+	uint32_t v = 0;
+
+	if (!__atomic_compare_exchange_n(&l->key, &v, 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		lock_slow(l);
+}
+
+static inline void unlock(struct lock *l)
+{
+	/* Pairs with the acquire in lock(). */
+	uint32_t v = __atomic_exchange_n(&l->key, 0, __ATOMIC_RELEASE);
+
+	if (v != 1)
+		unlock_slow(l, v);
+}
 
 /* struct note - one-shot sleep/wakeup between threads (Go's note). */
 struct note {
@@ -406,6 +425,19 @@ extern size_t default_stack_size;
 extern int ncpu;
 
 struct m *getm(void);
+
+/* xorshift64* on the M's state: fastrand() without the getm() call. */
+static inline uint32_t fastrand_m(struct m *mp)
+{
+	uint64_t x = mp->fastrand;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	mp->fastrand = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+}
+
 static inline struct g *getg(void)
 {
 	struct m *mp = getm();

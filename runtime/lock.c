@@ -45,14 +45,11 @@ void futexwakeup(uint32_t *addr, int cnt)
 		throw("futexwakeup failed");
 }
 
-void lock(struct lock *l)
+/* lock_slow() - the uncontended CAS in lock() failed. */
+void lock_slow(struct lock *l)
 {
-	uint32_t v = UNLOCKED, wait;
+	uint32_t v, wait;
 	int i;
-
-	if (likely(atomic_compare_exchange_strong_explicit(&l->key, &v, LOCKED,
-							   acquire, relaxed)))
-		return;
 
 	/*
 	 * wait is what we store when we take the lock: if we ever slept, we
@@ -92,11 +89,9 @@ void lock(struct lock *l)
 	}
 }
 
-void unlock(struct lock *l)
+/* unlock_slow() - unlock() found @v (not LOCKED) in the lock word. */
+void unlock_slow(struct lock *l, uint32_t v)
 {
-	/* Pairs with the acquire exchange/CAS in lock(). */
-	uint32_t v = atomic_exchange_explicit(&l->key, UNLOCKED, release);
-
 	if (unlikely(v == UNLOCKED))
 		throw("unlock of unlocked lock");
 	if (v == SLEEPING)

@@ -248,15 +248,9 @@ __export int gort_num_cpu(void)
 uint32_t fastrand(void)
 {
 	struct m *mp = getm();
-	uint64_t x;
 	static uint64_t seed = 0x9e3779b97f4a7c15ull;
 
 	if (!mp)
 		return (uint32_t)(atomic_fetch_add(&seed, 0x9e3779b97f4a7c15ull) >> 32);
-	x = mp->fastrand;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	mp->fastrand = x;
-	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+	return fastrand_m(mp);
 }

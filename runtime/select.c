@@ -104,6 +104,7 @@ __export int gort_select(struct gort_select_case *cases, int n, bool block)
 	uint32_t stackorder[2 * STACK_CASES], *pollorder, *lockorder;
 	struct sudog *sg, *sglist = NULL, **tail = &sglist, *fired;
 	struct g *gp;
+	struct m *mp;
 	struct selpark sp;
 	int i, norder = 0, chosen = -1;
 
@@ -119,6 +120,7 @@ __export int gort_select(struct gort_select_case *cases, int n, bool block)
 	lockorder = pollorder + n;
 
 	/* Random permutation of the cases that have a channel. */
+	mp = getm();
 	for (i = 0; i < n; i++) {
 		uint32_t j;
 
@@ -126,7 +128,7 @@ __export int gort_select(struct gort_select_case *cases, int n, bool block)
 			continue;
 		if (cases[i].dir != GORT_SELECT_RECV && cases[i].dir != GORT_SELECT_SEND)
 			fatal("gort_select: bad case direction");
-		j = fastrand() % (uint32_t)(norder + 1);
+		j = (mp ? fastrand_m(mp) : fastrand()) % (uint32_t)(norder + 1);
 		pollorder[norder] = pollorder[j];
 		pollorder[j] = (uint32_t)i;
 		norder++;
@@ -161,8 +163,8 @@ __export int gort_select(struct gort_select_case *cases, int n, bool block)
 				void *qp = chanbuf(c, c->recvx);
 
 				if (k->elem)
-					memcpy(k->elem, qp, c->elemsize);
-				memset(qp, 0, c->elemsize);
+					elemcopy(k->elem, qp, c->elemsize);
+				elemzero(qp, c->elemsize);
 				if (++c->recvx == c->dataqsiz)
 					c->recvx = 0;
 				__atomic_store_n(&c->qcount, c->qcount - 1, __ATOMIC_RELAXED);
@@ -174,7 +176,7 @@ __export int gort_select(struct gort_select_case *cases, int n, bool block)
 			if (c->closed) {
 				selunlock(cases, lockorder, norder);
 				if (k->elem)
-					memset(k->elem, 0, c->elemsize);
+					elemzero(k->elem, c->elemsize);
 				k->ok = false;
 				chosen = (int)pollorder[i];
 				goto out;
@@ -192,7 +194,7 @@ __export int gort_select(struct gort_select_case *cases, int n, bool block)
 				goto out;
 			}
 			if (c->qcount < c->dataqsiz) {
-				memcpy(chanbuf(c, c->sendx), k->elem, c->elemsize);
+				elemcopy(chanbuf(c, c->sendx), k->elem, c->elemsize);
 				if (++c->sendx == c->dataqsiz)
 					c->sendx = 0;
 				__atomic_store_n(&c->qcount, c->qcount + 1, __ATOMIC_RELAXED);
