@@ -42,8 +42,9 @@ void gopanic(const char *msg)
 	struct m *mp = getm();
 
 	printf_raw("panic: %s\n\n", msg);
+	/* Start at our caller: its pc, and its frame (our saved rbp). */
 	tracebackall(mp, (uintptr_t)__builtin_return_address(0),
-		     (uintptr_t)__builtin_frame_address(0));
+		     *(uintptr_t *)__builtin_frame_address(0));
 	_exit(2);
 }
 

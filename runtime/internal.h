@@ -222,6 +222,8 @@ struct timer {
 	uint64_t seq;
 	struct p * pp;
 	int32_t idx;		/* heap index, -1 when not in a heap */
+	bool sync;		/* deltimer() waits for a running callback */
+	uint32_t running;	/* sync: its callback is running now */
 };
 
 /*

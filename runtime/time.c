@@ -70,7 +70,7 @@ static void heap_remove(struct p *pp, int32_t i)
 		siftup(pp->timers, i);
 	}
 	pp->timers[last]->idx = -1;
-	store_relaxed(&pp->timers[last]->pp, NULL);
+	store_release(&pp->timers[last]->pp, NULL);
 	atomic_store(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0);
 }
 
@@ -130,14 +130,32 @@ void addtimer(struct timer *t)
 		wakep();
 }
 
-/* deltimer() - disarm @t; false if it already fired (or never ran). */
+/*
+ * deltimer() - disarm @t; false if it already fired (or never ran).  For
+ * a sync timer it also waits until a callback that is running right now
+ * has returned, so the caller may free @t (and what f uses) afterwards.
+ */
 bool deltimer(struct timer *t)
 {
+	bool removed = false;
+
 	for (;;) {
 		struct p *pp = atomic_load(&t->pp);
 
-		if (!pp)
-			return false;
+		if (!pp) {
+			/*
+			 * Not in a heap: fired, never armed, or between
+			 * heap_remove and the re-arm of a periodic timer inside
+			 * checktimers.  A sync timer's callback may be running:
+			 * wait for it (it is short and never blocks), then look
+			 * again, since a ticker is back in the heap by then.
+			 */
+			if (!t->sync || !load_acquire(&t->running))
+				return removed;
+			while (load_acquire(&t->running))
+				osyield();
+			continue;
+		}
 		lock(&pp->timerlock);
 		if (atomic_load(&t->pp) != pp) {
 			unlock(&pp->timerlock);
@@ -145,7 +163,7 @@ bool deltimer(struct timer *t)
 		}
 		heap_remove(pp, t->idx);
 		unlock(&pp->timerlock);
-		return true;
+		removed = true;
 	}
 }
 
@@ -165,7 +183,15 @@ int64_t checktimers(struct p *pp, int64_t now, bool *ran)
 		void (*f)(void *, uint64_t) = t->f;
 		void *arg = t->arg;
 		uint64_t seq = t->seq;
+		bool sync = t->sync;
 
+		/*
+		 * Running before it leaves the heap: a deltimer() that then
+		 * sees t->pp == NULL (release store in heap_remove, paired
+		 * with its acquire load) also sees it running, and waits.
+		 */
+		if (sync)
+			store_relaxed(&t->running, 1);
 		heap_remove(pp, 0);
 		if (t->period > 0) {
 			t->when += t->period * (1 + (now - t->when) / t->period);
@@ -173,6 +199,10 @@ int64_t checktimers(struct p *pp, int64_t now, bool *ran)
 		}
 		unlock(&pp->timerlock);
 		f(arg, seq);
+		/* A sync timer may be freed as soon as this store lands;
+		 * others (gort_after) may free themselves in f: no touch. */
+		if (sync)
+			store_release(&t->running, 0);
 		*ran = true;
 		lock(&pp->timerlock);
 	}

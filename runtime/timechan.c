@@ -45,6 +45,9 @@ static struct gort_timer *timer_make(int64_t ns, int64_t period, bool autofree)
 		return NULL;
 	}
 	gt->autofree = autofree;
+	/* Handles can be stopped and freed: deltimer must wait for a running
+	 * callback.  gort_after's timer frees itself in the callback. */
+	gt->t.sync = !autofree;
 	gt->t.when = when(ns);
 	gt->t.period = period;
 	gt->t.f = sendtime;

@@ -199,8 +199,9 @@ static void __noreturn die(const char *msg, bool isthrow)
 	if (isthrow)
 		printf_raw("runtime: internal error\n");
 	printf_raw("fatal error: %s\n\n", msg);
+	/* Start at our caller: its pc, and its frame (our saved rbp). */
 	tracebackall(mp, (uintptr_t)__builtin_return_address(0),
-		     (uintptr_t)__builtin_frame_address(0));
+		     *(uintptr_t *)__builtin_frame_address(0));
 	_exit(2);
 }
 
