@@ -149,8 +149,10 @@ tests: $(GUEST_TESTS)
 endif
 tests: $(TESTS) $(LIBSO)
 samples: $(SAMPLES)
+benches: $(BENCHES)
 
-check: all tests samples
+# The C benchmark programs are built (not run) by check, so they cannot rot.
+check: all tests samples benches
 	$(Q)GORT_SRCDIR=$(CURDIR) tests/run $(O)
 
 demo: $(SAMPLES)
@@ -187,6 +189,6 @@ clean:
 distclean:
 	$(Q)rm -rf $(O)
 
-.PHONY: all deps tests samples check demo bench install uninstall clean distclean
+.PHONY: all deps tests samples benches check demo bench install uninstall clean distclean
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

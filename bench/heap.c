@@ -62,7 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gort.h>
+#define BENCH_NAME "heap"
+#include "bench.h"
 
 #define BENCH_ROUNDS	5
 #define MAX_WORKERS	2
@@ -84,32 +85,12 @@ static bool use_malloc;		/* --malloc: malloc(3) and pthreads */
 static const char *allocator = "gort";
 static unsigned short small_sizes[SIZES_N];
 
-static void die(const char *what, long err)
-{
-	fprintf(stderr, "heap: %s: %s\n", what, strerror((int)err));
-	exit(1);
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts @v in place (so v[0] is then the minimum); returns the median. */
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* xorshift64*, the same in bench/go/heap/main.go. */
@@ -451,38 +432,22 @@ static int bench_main(void *arg)
 	return 0;
 }
 
-static void usage(void)
-{
-	int i;
-
-	fprintf(stderr, "usage: heap [--malloc] [bench...]\nbenches:");
-	for (i = 0; i < NBENCH; i++)
-		fprintf(stderr, " %s", benches[i].name);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
 	struct args a = { { 0 } };
-	int i, j, any = 0, ret;
+	const char *names[NBENCH];
+	int i, n = 1, ret;
 
+	/* --malloc anywhere: measure malloc(3) instead of gort. */
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--malloc")) {
+		if (!strcmp(argv[i], "--malloc"))
 			use_malloc = true;
-			continue;
-		}
-		for (j = 0; j < NBENCH; j++)
-			if (!strcmp(argv[i], benches[j].name))
-				break;
-		if (j == NBENCH)
-			usage();
-		a.run[j] = 1;
-		any = 1;
+		else
+			argv[n++] = argv[i];
 	}
-	if (!any)
-		for (j = 0; j < NBENCH; j++)
-			a.run[j] = 1;
+	for (i = 0; i < NBENCH; i++)
+		names[i] = benches[i].name;
+	bench_select(n, argv, names, NBENCH, a.run, "[--malloc] ");
 	if (use_malloc) {
 		/* Which malloc(3) is this?  LD_PRELOAD may have replaced it. */
 		if (dlsym(RTLD_DEFAULT, "mallctl"))

@@ -49,51 +49,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <gort.h>
+#define BENCH_NAME "sched"
+#include "bench.h"
 
 #define BENCH_ROUNDS	5
 #define SPAWN_N		100000
 #define YIELD_K		500000
 #define PINGPONG_K	100000
 #define RSS_N		100000
-
-static void die(const char *what, long err)
-{
-	fprintf(stderr, "sched: %s: %s\n", what, strerror((int)err));
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts @v in place (so v[0] is then the minimum); returns the median. */
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void go(void (*fn)(void *arg), void *arg)
-{
-	int64_t id = gort_go(fn, arg);
-
-	if (id < 0)
-		die("gort_go", -id);
-}
-
-/* Sets GOMAXPROCS and returns the previous value. */
-static int set_procs(int n)
-{
-	int old = gort_maxprocs(n);
-
-	if (old < 0)
-		die("gort_maxprocs", -old);
-	return old;
-}
 
 /* ---- spawn_join ---- */
 
@@ -375,33 +338,15 @@ static int bench_main(void *arg)
 	return 0;
 }
 
-static void usage(void)
-{
-	int i;
-
-	fprintf(stderr, "usage: sched [bench...]\nbenches:");
-	for (i = 0; i < NBENCH; i++)
-		fprintf(stderr, " %s", benches[i].name);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
 	struct args a = { { 0 } };
-	int i, j, ret;
+	const char *names[NBENCH];
+	int i, ret;
 
-	for (i = 1; i < argc; i++) {
-		for (j = 0; j < NBENCH; j++)
-			if (!strcmp(argv[i], benches[j].name))
-				break;
-		if (j == NBENCH)
-			usage();
-		a.run[j] = 1;
-	}
-	if (argc == 1)
-		for (j = 0; j < NBENCH; j++)
-			a.run[j] = 1;
+	for (i = 0; i < NBENCH; i++)
+		names[i] = benches[i].name;
+	bench_select(argc, argv, names, NBENCH, a.run, NULL);
 
 	ret = gort_main(bench_main, &a, NULL);
 	if (ret < 0)

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench.h - helpers shared by the benchmark programs in bench/ (each
+ * defines BENCH_NAME before including it): fatal errors, the median of
+ * rounds, starting goroutines and setting GOMAXPROCS, and choosing the
+ * benchmarks to run from the command line.
+ */
+#ifndef GORT_BENCH_H
+#define GORT_BENCH_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gort.h>
+
+#ifndef BENCH_NAME
+#error "define BENCH_NAME before including bench.h"
+#endif
+
+static inline void die(const char *what, long err)
+{
+	fprintf(stderr, "%s: %s: %s\n", BENCH_NAME, what, strerror((int)err));
+	exit(1);
+}
+
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts @v in place (so v[0] is then the minimum); returns the median. */
+static inline double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static inline void go(void (*fn)(void *arg), void *arg)
+{
+	int64_t id = gort_go(fn, arg);
+
+	if (id < 0)
+		die("gort_go", -id);
+}
+
+/* Sets GOMAXPROCS and returns the previous value. */
+static inline int set_procs(int n)
+{
+	int old = gort_maxprocs(n);
+
+	if (old < 0)
+		die("gort_maxprocs", -old);
+	return old;
+}
+
+/*
+ * bench_select() - mark in @run[] the benchmarks named on the command
+ * line (all of them with no argument); unknown names print the usage.
+ */
+static inline void bench_select(int argc, char **argv, const char *const *names,
+				int n, int *run, const char *extra_usage)
+{
+	int i, j;
+
+	for (i = 1; i < argc; i++) {
+		for (j = 0; j < n; j++)
+			if (!strcmp(argv[i], names[j]))
+				break;
+		if (j == n) {
+			fprintf(stderr, "usage: %s %s[bench...]\nbenches:", BENCH_NAME,
+				extra_usage ? extra_usage : "");
+			for (j = 0; j < n; j++)
+				fprintf(stderr, " %s", names[j]);
+			fprintf(stderr, "\n");
+			exit(2);
+		}
+		run[j] = 1;
+	}
+	if (argc == 1)
+		for (j = 0; j < n; j++)
+			run[j] = 1;
+}
+
+#endif /* GORT_BENCH_H */
