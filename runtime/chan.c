@@ -165,7 +165,7 @@ __probe void gort_chan_park(struct hchan *c, struct g *gp, uint32_t dir)
 {
 	PROBE_FRAME();
 	gp->param = NULL;
-	goparkunlock(&c->lock, dir == 2 ? waitReasonChanSend : waitReasonChanReceive);
+	goparkunlock_m(gp->m, &c->lock, dir == 2 ? waitReasonChanSend : waitReasonChanReceive);
 }
 
 /* Hand @ep to receiver @sg (lock held); the caller unlocks and wakes. */

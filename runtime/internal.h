@@ -452,6 +452,9 @@ static inline struct g *getg(void)
 void gopark(bool (*unlockf)(struct g *, void *), void *lock,
 	    enum waitreason reason);
 void goparkunlock(struct lock *l, enum waitreason reason);
+void gopark_m(struct m *mp, bool (*unlockf)(struct g *, void *), void *lock,
+	      enum waitreason reason);
+void goparkunlock_m(struct m *mp, struct lock *l, enum waitreason reason);
 void goready(struct g *gp);
 void wakep(void);
 void preemptcheck(void);

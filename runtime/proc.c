@@ -801,8 +801,12 @@ static void mcall(struct m *mp, enum mafter what)
 
 void gopark(bool (*unlockf)(struct g *, void *), void *lk, enum waitreason reason)
 {
-	struct m *mp = getm();
+	gopark_m(getm(), unlockf, lk, reason);
+}
 
+void gopark_m(struct m *mp, bool (*unlockf)(struct g *, void *), void *lk,
+	      enum waitreason reason)
+{
 	if (!mp || !mp->curg)
 		fatal("gort: blocking call outside a goroutine");
 	if (mp->locks)
@@ -822,7 +826,12 @@ static bool parkunlock_c(struct g *gp, void *lk)
 
 void goparkunlock(struct lock *l, enum waitreason reason)
 {
-	gopark(parkunlock_c, l, reason);
+	gopark_m(getm(), parkunlock_c, l, reason);
+}
+
+void goparkunlock_m(struct m *mp, struct lock *l, enum waitreason reason)
+{
+	gopark_m(mp, parkunlock_c, l, reason);
 }
 
 /**
@@ -846,7 +855,10 @@ __probe void gort_sched_park(struct g *gp, uint32_t reason)
 	 */
 	store_release(&gp->status, Gwaiting);
 	mp->waitunlockf = NULL;
-	if (fn && !fn(gp, mp->waitlock)) {
+	/* The common unlock function, called directly. */
+	if (fn == parkunlock_c)
+		unlock(mp->waitlock);
+	else if (fn && !fn(gp, mp->waitlock)) {
 		/* Park cancelled: resume gp at once. */
 		atomic_store(&gp->status, Grunnable);
 		mp->resume = gp;
