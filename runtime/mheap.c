@@ -449,21 +449,21 @@ bool heap_scavenge_pending(void)
 bool mheap_scavenge_tick(void)
 {
 	static int64_t last;
+	static bool pending;
 	int64_t now = nanotime_coarse();
-	uint64_t sys = 0, released = 0, inuse = 0, retained, goal, limit;
+	uint64_t sys = 0, released = 0, retained, goal, limit;
 	int i;
 
 	if (!heap.inited)
 		return false;
 	if (now - last < 50 * 1000 * 1000)
-		return heap_scavenge_pending();
+		return pending;		/* sysmon re-checks before it sleeps */
 	last = now;
 	for (i = 0; i < heap.nnodes; i++) {
 		struct mheapnode *h = &heap.nodes[i];
 
 		sys += __atomic_load_n(&h->sys, __ATOMIC_RELAXED);
 		released += __atomic_load_n(&h->released, __ATOMIC_RELAXED);
-		inuse += __atomic_load_n(&h->inuse, __ATOMIC_RELAXED);
 	}
 	goal = heap_goal(heap_alloc_bytes());
 	retained = sys - released;
@@ -477,6 +477,6 @@ bool mheap_scavenge_tick(void)
 		if (retained > limit)
 			retained -= mheap_scavenge(i, (size_t)(retained - limit), INT64_MAX);
 	}
-	(void)inuse;
-	return heap_scavenge_pending();
+	pending = heap_scavenge_pending();
+	return pending;
 }

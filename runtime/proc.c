@@ -1231,7 +1231,7 @@ static struct g *findrunnable(struct m *mp, bool *inherit)
 	struct p *pp;
 	struct g *gp;
 	int64_t now, next;
-	bool ran, wasspinning;
+	bool ran;
 	int32_t i, procs;
 
 top:
@@ -1289,7 +1289,6 @@ top:
 	pidleput(pp);
 	unlock(&sched.lock);
 
-	wasspinning = mp->spinning;
 	if (mp->spinning) {
 		mp->spinning = false;
 		if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
@@ -1310,7 +1309,6 @@ top:
 			}
 		}
 	}
-	(void)wasspinning;
 
 	next = nexttimer();
 	if (next) {

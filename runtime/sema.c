@@ -57,17 +57,14 @@ static void queue(struct semaroot *root, struct g *gp, bool lifo)
 	gp->waitlink = NULL;
 	if (lifo) {
 		/* Before the first waiter on the same address. */
-		struct g **pg = &root->head, *prev = NULL;
+		struct g **pg = &root->head;
 
-		while (*pg && (*pg)->waitaddr != gp->waitaddr) {
-			prev = *pg;
+		while (*pg && (*pg)->waitaddr != gp->waitaddr)
 			pg = &(*pg)->waitlink;
-		}
 		gp->waitlink = *pg;
 		*pg = gp;
 		if (!gp->waitlink)
 			root->tail = gp;
-		(void)prev;
 		return;
 	}
 	if (root->tail)

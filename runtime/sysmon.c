@@ -145,8 +145,13 @@ static void *sysmon(void *unused)
 				 * wake every 100 ms while the heap has memory to
 				 * give back, every second while stacks do.
 				 */
-				int64_t ns = heappending ? 100 * 1000 * 1000 :
-					     stackspending ? 1000 * 1000 * 1000 : -1;
+				int64_t ns;
+
+				/* Fresh, not the tick's cached answer: frees may
+				 * have happened since. */
+				heappending = heap_scavenge_pending();
+				ns = heappending ? 100 * 1000 * 1000 :
+				     stackspending ? 1000 * 1000 * 1000 : -1;
 
 				noteclear(&sched.sysmonnote);
 				atomic_store(&sched.sysmonwait, 1);
