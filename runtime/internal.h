@@ -344,6 +344,7 @@ struct m {
 	bool spinning;			/* looking for work, counted in nmspinning */
 	bool blocked;			/* asleep on park */
 	bool inherit;			/* next execute inherits the time slice */
+	bool kicknext;			/* a flagged G parked: runnext to the tail */
 	struct g *resume;		/* run this G next (park cancelled) */
 	struct note park;
 	pid_t tid;

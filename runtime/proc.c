@@ -845,6 +845,15 @@ __probe void gort_sched_park(struct g *gp, uint32_t reason)
 	bool (*fn)(struct g *, void *) = mp->waitunlockf;
 
 	gp->waitreason = (uint8_t)reason;
+	/*
+	 * Flagged by sysmon (10 ms in one time slice): a pair that hands off
+	 * through runnext would inherit the slice forever and starve the
+	 * queue, so the next pick must not be runnext (see schedule()).
+	 */
+	if (unlikely(load_relaxed(&gp->preempt))) {
+		store_relaxed(&gp->preempt, false);
+		mp->kicknext = true;
+	}
 	/* For dumps only: sysmon's clock, not a clock read per park. */
 	gp->waitsince = load_relaxed(&sched.coarsenow);
 	gp->m = NULL;
@@ -1345,6 +1354,20 @@ top:
 	if (atomic_load(&sched.gcwaiting)) {
 		gcstopm(mp);
 		goto top;
+	}
+	if (unlikely(mp->kicknext)) {
+		/* Honour the preemption: runnext goes behind the others. */
+		struct g *next = atomic_exchange(&pp->runnext, NULL);
+
+		mp->kicknext = false;
+		if (next)
+			runqput(pp, next, false);
+		/* And give the global queue its turn too. */
+		if (atomic_load(&sched.runqsize)) {
+			lock(&sched.lock);
+			gp = globrunqget(pp, 1);
+			unlock(&sched.lock);
+		}
 	}
 	if (atomic_load(&pp->timer0when))
 		checktimers(pp, nanotime(), &(bool){0});

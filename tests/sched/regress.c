@@ -16,6 +16,9 @@
  *				reported as a deadlock
  * pingpong_starves_yielder	a park/ready pair on one P never honoured
  *				sysmon's preemption request
+ * chan_pingpong_starves_yielder  the same over channels, whose
+ *				operations are not preemption points: the
+ *				pair inherited runnext's time slice forever
  * huge_timeouts		nanotime() + INT64_MAX overflowed: the
  *				sleep or wait ended at once
  */
@@ -337,6 +340,76 @@ TEST(pingpong_starves_yielder)
 	TH_LOG("yielder ran %ld times in 300 ms beside a ping-pong pair", atomic_load(&s.yields));
 	/* Sysmon asks every 10 ms: at least a few dozen turns. */
 	EXPECT_GT(atomic_load(&s.yields), 20);
+}
+
+/* ---- chan_pingpong_starves_yielder ---- */
+
+struct cstarve {
+	struct gort_chan *a, *b;
+	_Atomic long yields, rounds;
+	_Atomic int stop;
+};
+
+static void cping(void *arg)
+{
+	struct cstarve *s = arg;
+	long v = 0;
+
+	while (!atomic_load(&s->stop)) {
+		gort_chan_send(s->a, &v);
+		gort_chan_recv(s->b, &v);
+		atomic_fetch_add(&s->rounds, 1);
+	}
+	gort_chan_close(s->a);
+}
+
+static void cpong(void *arg)
+{
+	struct cstarve *s = arg;
+	long v;
+
+	while (gort_chan_recv(s->a, &v))
+		gort_chan_send(s->b, &v);
+}
+
+static void cyielder(void *arg)
+{
+	struct cstarve *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		atomic_fetch_add(&s->yields, 1);
+		gort_yield();
+	}
+}
+
+static int cstarve_main(void *arg)
+{
+	struct cstarve *s = arg;
+	int64_t end;
+
+	s->a = gort_chan_make(sizeof(long), 0, 0);
+	s->b = gort_chan_make(sizeof(long), 0, 0);
+	gort_go(cyielder, s);
+	gort_go(cping, s);
+	gort_go(cpong, s);
+	/* main itself must get the P back to end the test at all */
+	end = gort_nanotime() + 500 * GT_MS;
+	while (gort_nanotime() < end)
+		gort_maybe_yield();
+	atomic_store(&s->stop, 1);
+	return 0;
+}
+
+TEST(chan_pingpong_starves_yielder)
+{
+	struct cstarve s = { 0 };
+
+	ASSERT_EQ(0, gt_run(cstarve_main, &s, 1));
+	TH_LOG("yielder ran %ld times in 500 ms beside a channel ping-pong (%ld rounds)",
+	       atomic_load(&s.yields), atomic_load(&s.rounds));
+	/* Sysmon asks every 10-20 ms: the yielder gets a turn each time. */
+	EXPECT_GE(atomic_load(&s.yields), 3);
+	EXPECT_GT(atomic_load(&s.rounds), 1000);
 }
 
 /* ---- huge_timeouts ---- */
