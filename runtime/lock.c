@@ -127,7 +127,7 @@ bool notetsleep(struct note *n, int64_t ns)
 		notesleep(n);
 		return true;
 	}
-	deadline = nanotime() + ns;
+	deadline = when(ns);	/* saturates: a timer at INT64_MAX is "never" */
 	while (load_acquire(&n->key) == 0) {
 		futexsleep(&n->key, 0, ns);
 		if (load_acquire(&n->key) != 0)
