@@ -342,7 +342,6 @@ struct m {
 	struct m *schedlink;		/* idle list, under sched.lock */
 	struct m *alllink;
 	bool spinning;			/* looking for work, counted in nmspinning */
-	bool blocked;			/* asleep on park */
 	bool inherit;			/* next execute inherits the time slice */
 	bool kicknext;			/* a flagged G parked: runnext to the tail */
 	struct g *resume;		/* run this G next (park cancelled) */

@@ -218,7 +218,6 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->spanclass = spanclass_of(0, flags & GORT_ALLOC_NOSCAN);
 	s->elemsize = 0;
 	s->nelems = 1;
-	s->largesize = size;
 	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
 	if (needzero && !(flags & GORT_ALLOC_NOZERO))
 		memset((void *)s->base, 0, npages * PAGE_SIZE);

@@ -82,7 +82,6 @@ struct mspan {
 	uint64_t *freebits;		/* set by gort_free (atomic OR) */
 	uint64_t *cachedbits;		/* freed into some mcache's free cache */
 	int64_t freedat;		/* nanotime_coarse() when it went free */
-	uint64_t largesize;		/* requested size of a large object */
 } __aligned(CACHELINE);		/* spans of different Ps share no line */
 
 static inline uint8_t spanclass_of(uint8_t sizeclass, bool noscan)
@@ -151,7 +150,6 @@ struct mheapnode {
 	uint64_t sys;				/* heap_sys */
 	uint64_t inuse;				/* pages in in-use spans */
 	uint64_t released;			/* free pages given back */
-	uint64_t nlarge, largealloc, largefree;	/* large objects */
 } __aligned(CACHELINE);
 
 /* struct mcentral - spans of one span class on one node. */

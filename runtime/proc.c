@@ -486,10 +486,8 @@ static struct p *releasep(struct m *mp)
 __probe void gort_sched_stopm(struct m *mp)
 {
 	PROBE_FRAME();
-	mp->blocked = true;
 	notesleep(&mp->park);
 	noteclear(&mp->park);
-	mp->blocked = false;
 }
 
 /* stopm() - put @mp to sleep until startm() hands it a P. */
@@ -522,9 +520,7 @@ static void stopm_until(struct m *mp, int64_t when)
 		atomic_store(&sched.pollUntil, when);
 	unlock(&sched.lock);
 
-	mp->blocked = true;
 	woken = notetsleep(&mp->park, when > now ? when - now : 0);
-	mp->blocked = false;
 
 	lock(&sched.lock);
 	if (atomic_load(&sched.pollUntil) == when)
@@ -606,8 +602,9 @@ static void resetspinning(struct m *mp)
 }
 
 /**
- * gort_sched_handoffp() - probe point: P @pp, taken from @from (blocked
- * in a syscall) by sysmon, or released by an M, is handed on.
+ * gort_sched_handoffp() - probe point: sysmon took P @pp from an M
+ * blocked in a syscall and hands it on (@from is NULL today: sysmon does
+ * not know which M held it; the argument is kept for the probe's ABI).
  */
 __probe void gort_sched_handoffp(struct p *pp, struct m *from)
 {

@@ -39,12 +39,11 @@ package main
 
 import (
 	"fmt"
+	"gortbench/internal/bench"
 	"os"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 const (
@@ -61,23 +60,6 @@ const (
 	selectCap     = 128
 )
 
-var epoch = time.Now()
-
-// nanotime is a monotonic clock in nanoseconds.
-func nanotime() int64 {
-	return int64(time.Since(epoch))
-}
-
-// median sorts v (so v[0] is then the minimum) and returns its median.
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
 // wrong reports a received value that is not what was sent.
 func wrong(bench, what string, got, want int64) {
 	fmt.Fprintf(os.Stderr, "chan-go: %s: wrong %s: got %d, want %d\n",
@@ -93,7 +75,7 @@ func report(name string, round func() float64, procs int, extra string) {
 	for r := range v {
 		v[r] = round()
 	}
-	med := median(v)
+	med := bench.Median(v)
 	fmt.Printf("%s ns_per_op=%.1f min=%.1f %s rounds=%d procs=%d\n", name,
 		med, v[0], extra, benchRounds, runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(old)
@@ -114,7 +96,7 @@ func pingpongRound() float64 {
 		}
 		wg.Done()
 	}()
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	for i := int64(0); i < pingpongK; i++ {
 		ping <- i
 		v := <-pong
@@ -122,7 +104,7 @@ func pingpongRound() float64 {
 			wrong("pingpong", "pong", v, i+1)
 		}
 	}
-	t1 := nanotime()
+	t1 := bench.Nanotime()
 	wg.Wait()
 	return float64(t1-t0) / pingpongK
 }
@@ -136,7 +118,7 @@ func benchPingpong() {
 func spscRound() float64 {
 	var wg sync.WaitGroup
 	c := make(chan int64, spscCap)
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	wg.Add(1)
 	go func() {
 		for v := int64(1); v <= spscN; v++ {
@@ -154,7 +136,7 @@ func spscRound() float64 {
 		}
 	}
 	wg.Wait()
-	t1 := nanotime()
+	t1 := bench.Nanotime()
 	if len(c) != 0 {
 		wrong("spsc", "len", int64(len(c)), 0)
 	}
@@ -172,7 +154,7 @@ func mpmcRound() float64 {
 	var nextSender int32
 	var count, sum, sumsq uint64
 	c := make(chan int64, mpmcCap)
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	senders.Add(mpmcSenders)
 	receivers.Add(mpmcReceivers)
 	for i := 0; i < mpmcReceivers; i++ {
@@ -211,7 +193,7 @@ func mpmcRound() float64 {
 	senders.Wait()
 	close(c)
 	receivers.Wait()
-	t1 := nanotime()
+	t1 := bench.Nanotime()
 	var wsum, wsumsq uint64
 	for v := uint64(1); v <= mpmcN; v++ {
 		wsum += v
@@ -247,7 +229,7 @@ func select2Round() float64 {
 		}
 		wg.Done()
 	}
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	wg.Add(2)
 	go sender()
 	go sender()
@@ -271,7 +253,7 @@ func select2Round() float64 {
 		want[k] += 2
 	}
 	wg.Wait()
-	t1 := nanotime()
+	t1 := bench.Nanotime()
 	if want[0] != selectN || want[1] != selectN+1 {
 		wrong("select2", "count", want[0]/2, selectN/2)
 	}
@@ -284,49 +266,15 @@ func benchSelect2() {
 	report("select2_p2", select2Round, 2, extra)
 }
 
-var benches = []struct {
-	name string
-	fn   func()
-}{
-	{"pingpong", benchPingpong},
-	{"spsc", benchSPSC},
-	{"mpmc", benchMPMC},
-	{"select2", benchSelect2},
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, "usage: chan-go [bench...]\nbenches:")
-	for _, b := range benches {
-		fmt.Fprint(os.Stderr, " ", b.name)
-	}
-	fmt.Fprintln(os.Stderr)
-	os.Exit(2)
+var benches = []bench.Bench{
+	{Name: "pingpong", Fn: benchPingpong},
+	{Name: "spsc", Fn: benchSPSC},
+	{Name: "mpmc", Fn: benchMPMC},
+	{Name: "select2", Fn: benchSelect2},
 }
 
 func main() {
-	run := make([]bool, len(benches))
-	for _, arg := range os.Args[1:] {
-		found := false
-		for j, b := range benches {
-			if arg == b.name {
-				run[j] = true
-				found = true
-			}
-		}
-		if !found {
-			usage()
-		}
-	}
-	if len(os.Args) == 1 {
-		for j := range run {
-			run[j] = true
-		}
-	}
-	fmt.Printf("# %s chan bench: procs=%d ncpu=%d\n", runtime.Version(),
-		runtime.GOMAXPROCS(0), runtime.NumCPU())
-	for j, b := range benches {
-		if run[j] {
-			b.fn()
-		}
-	}
+	bench.Run("chan-go", benches, fmt.Sprintf("# %s chan bench: procs=%d ncpu=%d",
+		runtime.Version(),
+		runtime.GOMAXPROCS(0), runtime.NumCPU()))
 }

@@ -41,12 +41,11 @@ package main
 
 import (
 	"fmt"
+	"gortbench/internal/bench"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"sync"
-	"time"
 )
 
 const (
@@ -68,24 +67,8 @@ const (
 )
 
 var (
-	epoch      = time.Now()
 	smallSizes [sizesN]uint16
 )
-
-// nanotime is a monotonic clock in nanoseconds.
-func nanotime() int64 {
-	return int64(time.Since(epoch))
-}
-
-// median sorts v (so v[0] is then the minimum) and returns its median.
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
 
 // rnd is xorshift64*, the same as in bench/heap.c.
 func rnd(x *uint64) uint64 {
@@ -100,21 +83,6 @@ func rndSize(x *uint64, octaves uint64) int {
 	r := rnd(x)
 	base := uint64(16) << (r % octaves)
 	return int(base + (r>>32)%base)
-}
-
-// rssBytes returns the resident set size from /proc/self/statm.
-func rssBytes() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "heap-go:", err)
-		os.Exit(1)
-	}
-	var size, resident int64
-	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
-		fmt.Fprintln(os.Stderr, "heap-go: /proc/self/statm:", err)
-		os.Exit(1)
-	}
-	return resident * int64(os.Getpagesize())
 }
 
 // ---- alloc_small ----
@@ -133,14 +101,14 @@ func smallLoop(w *worker) {
 		ring[i] = b
 		k++
 	}
-	w.t0 = nanotime()
+	w.t0 = bench.Nanotime()
 	for i := 0; i < smallOps; i++ {
 		b := make([]byte, smallSizes[k%sizesN])
 		b[0] = byte(i)
 		ring[i%smallRing] = b
 		k++
 	}
-	w.t1 = nanotime()
+	w.t1 = bench.Nanotime()
 	for i := range ring {
 		ring[i] = nil
 	}
@@ -191,7 +159,7 @@ func benchAllocSmall() {
 			v[r] = smallRound(n)
 		}
 		gcs := float64(numGC()-gc0) / benchRounds
-		med := median(v)
+		med := bench.Median(v)
 		fmt.Printf("alloc_small_t%d ns_per_op=%.1f min=%.1f cold=%.1f ops=%d ring=%d threads=%d rounds=%d op=alloc+gc zeroed=yes gcs=%.0f\n",
 			n, med, v[0], cold, n*smallOps, smallRing, n, benchRounds, gcs)
 	}
@@ -209,9 +177,9 @@ func touch(b []byte) {
 
 func benchRSSMixed() {
 	obj := make([][]byte, mixCap)
-	base := rssBytes()
+	base := bench.RSSBytes("heap-go")
 	gc0 := numGC()
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	x := uint64(seedMix)
 	var allocated uint64
 	live, n, allocs := 0, 0, 0
@@ -239,12 +207,12 @@ func benchRSSMixed() {
 		obj[v] = obj[n]
 		obj[n] = nil
 	}
-	t1 := nanotime()
+	t1 := bench.Nanotime()
 	gcs := numGC() - gc0
-	raw := rssBytes()
+	raw := bench.RSSBytes("heap-go")
 	runtime.GC()
 	debug.FreeOSMemory()
-	rss := rssBytes()
+	rss := bench.RSSBytes("heap-go")
 	fmt.Printf("rss_mixed_raw rss_per_live=%.3f rss_kb=%d live_kb=%d base_kb=%d objects=%d allocs=%d ns_per_alloc=%.0f after=churn gcs=%d\n",
 		float64(raw)/float64(live), raw/1024, live/1024, base/1024, n,
 		allocs, float64(t1-t0)/float64(allocs), gcs)
@@ -259,52 +227,17 @@ func benchRSSMixed() {
 	runtime.KeepAlive(obj)
 }
 
-var benches = []struct {
-	name string
-	fn   func()
-}{
+var benches = []bench.Bench{
 	// rss_mixed first: it measures the whole process.
-	{"rss_mixed", benchRSSMixed},
-	{"alloc_small", benchAllocSmall},
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, "usage: heap-go [bench...]\nbenches:")
-	for _, b := range benches {
-		fmt.Fprint(os.Stderr, " ", b.name)
-	}
-	fmt.Fprintln(os.Stderr)
-	os.Exit(2)
+	{Name: "rss_mixed", Fn: benchRSSMixed},
+	{Name: "alloc_small", Fn: benchAllocSmall},
 }
 
 func main() {
-	run := make([]bool, len(benches))
-	for _, arg := range os.Args[1:] {
-		found := false
-		for j, b := range benches {
-			if arg == b.name {
-				run[j] = true
-				found = true
-			}
-		}
-		if !found {
-			usage()
-		}
-	}
-	if len(os.Args) == 1 {
-		for j := range run {
-			run[j] = true
-		}
-	}
 	gogc := os.Getenv("GOGC")
 	if gogc == "" {
 		gogc = "100"
 	}
-	fmt.Printf("# heap bench: allocator=%s procs=%d ncpu=%d gogc=%s\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), gogc)
-	for j, b := range benches {
-		if run[j] {
-			b.fn()
-		}
-	}
+	bench.Run("heap-go", benches, fmt.Sprintf("# heap bench: allocator=%s procs=%d ncpu=%d gogc=%s",
+		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), gogc))
 }

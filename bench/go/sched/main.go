@@ -29,9 +29,8 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"gortbench/internal/bench"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,30 +46,15 @@ const (
 
 var epoch = time.Now()
 
-// nanotime is a monotonic clock in nanoseconds.
-func nanotime() int64 {
-	return int64(time.Since(epoch))
-}
-
-// median sorts v (so v[0] is then the minimum) and returns its median.
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
 func spawnRound() float64 {
 	var wg sync.WaitGroup
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	wg.Add(spawnN)
 	for i := 0; i < spawnN; i++ {
 		go wg.Done()
 	}
 	wg.Wait()
-	return float64(nanotime()-t0) / spawnN
+	return float64(bench.Nanotime()-t0) / spawnN
 }
 
 func benchSpawnJoin() {
@@ -82,7 +66,7 @@ func benchSpawnJoin() {
 		for r := range v {
 			v[r] = spawnRound()
 		}
-		med := median(v)
+		med := bench.Median(v)
 		fmt.Printf("spawn_join_p%d ns_per_op=%.1f min=%.1f cold=%.1f n=%d rounds=%d procs=%d\n",
 			procs, med, v[0], cold, spawnN, benchRounds, runtime.GOMAXPROCS(0))
 	}
@@ -97,12 +81,12 @@ func yieldRound() float64 {
 		}
 		wg.Done()
 	}
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	wg.Add(2)
 	go fn()
 	go fn()
 	wg.Wait()
-	return float64(nanotime()-t0) / (2 * yieldK)
+	return float64(bench.Nanotime()-t0) / (2 * yieldK)
 }
 
 func benchYield() {
@@ -112,7 +96,7 @@ func benchYield() {
 	for r := range v {
 		v[r] = yieldRound()
 	}
-	med := median(v)
+	med := bench.Median(v)
 	fmt.Printf("yield ns_per_op=%.1f min=%.1f k=%d rounds=%d procs=%d\n",
 		med, v[0], 2*yieldK, benchRounds, runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(old)
@@ -130,12 +114,12 @@ func pingpongRound() float64 {
 		}
 		wg.Done()
 	}()
-	t0 := nanotime()
+	t0 := bench.Nanotime()
 	for i := 0; i < pingpongK; i++ {
 		ping <- struct{}{}
 		<-pong
 	}
-	t1 := nanotime()
+	t1 := bench.Nanotime()
 	wg.Wait()
 	return float64(t1-t0) / pingpongK
 }
@@ -149,33 +133,18 @@ func benchParkUnpark() {
 		for r := range v {
 			v[r] = pingpongRound()
 		}
-		med := median(v)
+		med := bench.Median(v)
 		fmt.Printf("parkunpark_p%d ns_per_op=%.1f min=%.1f k=%d rounds=%d procs=%d prim=chan\n",
 			procs, med, v[0], pingpongK, benchRounds, runtime.GOMAXPROCS(0))
 	}
 	runtime.GOMAXPROCS(old)
 }
 
-// rssBytes returns the resident set size from /proc/self/statm.
-func rssBytes() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sched-go:", err)
-		os.Exit(1)
-	}
-	var size, resident int64
-	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
-		fmt.Fprintln(os.Stderr, "sched-go: /proc/self/statm:", err)
-		os.Exit(1)
-	}
-	return resident * int64(os.Getpagesize())
-}
-
 func benchRSSParked() {
 	var wg sync.WaitGroup
 	var started int32
 	stop := make(chan struct{})
-	before := rssBytes()
+	before := bench.RSSBytes("sched-go")
 	wg.Add(rssN)
 	for i := 0; i < rssN; i++ {
 		go func() {
@@ -189,7 +158,7 @@ func benchRSSParked() {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(10 * time.Millisecond)
-	after := rssBytes()
+	after := bench.RSSBytes("sched-go")
 	close(stop)
 	wg.Wait()
 	fmt.Printf("rss_parked bytes_per_op=%.1f before_kb=%d after_kb=%d n=%d procs=%d prim=chan\n",
@@ -197,50 +166,16 @@ func benchRSSParked() {
 		runtime.GOMAXPROCS(0))
 }
 
-var benches = []struct {
-	name string
-	fn   func()
-}{
+var benches = []bench.Bench{
 	// rss_parked first: see the package comment.
-	{"rss_parked", benchRSSParked},
-	{"spawn_join", benchSpawnJoin},
-	{"yield", benchYield},
-	{"parkunpark", benchParkUnpark},
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, "usage: sched-go [bench...]\nbenches:")
-	for _, b := range benches {
-		fmt.Fprint(os.Stderr, " ", b.name)
-	}
-	fmt.Fprintln(os.Stderr)
-	os.Exit(2)
+	{Name: "rss_parked", Fn: benchRSSParked},
+	{Name: "spawn_join", Fn: benchSpawnJoin},
+	{Name: "yield", Fn: benchYield},
+	{Name: "parkunpark", Fn: benchParkUnpark},
 }
 
 func main() {
-	run := make([]bool, len(benches))
-	for _, arg := range os.Args[1:] {
-		found := false
-		for j, b := range benches {
-			if arg == b.name {
-				run[j] = true
-				found = true
-			}
-		}
-		if !found {
-			usage()
-		}
-	}
-	if len(os.Args) == 1 {
-		for j := range run {
-			run[j] = true
-		}
-	}
-	fmt.Printf("# %s sched bench: procs=%d ncpu=%d\n", runtime.Version(),
-		runtime.GOMAXPROCS(0), runtime.NumCPU())
-	for j, b := range benches {
-		if run[j] {
-			b.fn()
-		}
-	}
+	bench.Run("sched-go", benches, fmt.Sprintf("# %s sched bench: procs=%d ncpu=%d",
+		runtime.Version(),
+		runtime.GOMAXPROCS(0), runtime.NumCPU()))
 }
