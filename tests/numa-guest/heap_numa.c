@@ -203,16 +203,35 @@ out:
 	gort_sema_release(&l->done);
 }
 
-/* Spread the workers over every P (see local_worker's start). */
+/* Nodes that ran at least one counted worker so far. */
+static int nodes_used(struct local *l)
+{
+	int i, used = 0;
+
+	for (i = 0; i < MAXNODES; i++)
+		used += atomic_load(&l->per_node[i]) > 0;
+	return used;
+}
+
+/*
+ * Spread the workers over every P (see local_worker's start).  Whether
+ * idle Ps steal in time is up to the scheduler (and slow under TCG), so
+ * run batches until the workers have covered two nodes (or six batches):
+ * every batch's placement is checked all the same.
+ */
 static int local_main(void *arg)
 {
 	struct local *l = arg;
-	int i, n = 4 * gort_maxprocs(0);
+	int i, round, n = 4 * gort_maxprocs(0);
 
-	atomic_store(&l->start, gort_nanotime() + 50 * GT_MS);
-	for (i = 0; i < n; i++)
-		gort_go(local_worker, l);
-	gt_sema_wait(&l->done, n, 15000);
+	for (round = 0; round < 6; round++) {
+		atomic_store(&l->start, gort_nanotime() + 100 * GT_MS);
+		for (i = 0; i < n; i++)
+			gort_go(local_worker, l);
+		gt_sema_wait(&l->done, n, 15000);
+		if (l->nnodes < 2 || nodes_used(l) >= 2)
+			break;
+	}
 	return 0;
 }
 
