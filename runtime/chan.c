@@ -356,7 +356,8 @@ __export struct gort_chan *gort_chan_make(size_t elemsize, size_t cap, unsigned 
 			return NULL;
 		c->buf = (char *)c + hsz;
 	} else {
-		c = gort_alloc(sizeof(*c), GORT_ALLOC_NOSCAN);
+		/* Scanned: c->buf is the only pointer to the buffer. */
+		c = gort_alloc(sizeof(*c), 0);
 		if (!c)
 			return NULL;
 		c->buf = gort_alloc(cap * elemsize, 0);

@@ -8,8 +8,13 @@
  *   verbose=1       report which kernel assists are active at start-up
  *   guardmprotect=1 make stack guards with mprotect even if the kernel
  *                   has MADV_GUARD_INSTALL (tests the fallback)
+ *   gctrace=1       a line per GC cycle on stderr, as Go's
+ *   gcstress=N      a GC cycle every N allocations; freed memory poisoned
+ *   gcnodata=1      do not scan the program's data segments for roots
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
- * GORT_STACKSIZE (bytes, K/M suffix allowed).
+ * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
+ * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
+ * has, at most this).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +31,9 @@ static const struct {
 	{ "scheddetail", &debug.scheddetail },
 	{ "verbose", &debug.verbose },
 	{ "guardmprotect", &debug.guardmprotect },
+	{ "gctrace", &debug.gctrace },
+	{ "gcstress", &debug.gcstress },
+	{ "gcnodata", &debug.gcnodata },
 };
 
 void parsedebugvars(void)

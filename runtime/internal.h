@@ -154,6 +154,9 @@ struct debugvars {
 	int scheddetail;
 	int verbose;		/* GORT_DEBUG=verbose=1: report kernel assists */
 	int guardmprotect;	/* force the mprotect guard-page fallback */
+	int gctrace;		/* a line per GC cycle */
+	int gcstress;		/* a GC cycle every N allocations */
+	int gcnodata;		/* do not scan data segments */
 };
 extern struct debugvars debug;
 
@@ -205,6 +208,8 @@ enum waitreason {
 	waitReasonChanReceiveNilChan,
 	waitReasonChanSendNilChan,
 	waitReasonSelectNoCases,
+	waitReasonGarbageCollection,
+	waitReasonFinalizerWait,
 	waitReasonMax,
 };
 extern const char *const waitreasonstrings[waitReasonMax];
@@ -261,6 +266,10 @@ struct g {
 	struct sudog *sudogcache;	/* chan.c: this G's spare sudogs */
 	int32_t nsudogcache;
 	bool timedout;
+	bool gcstackdirty;		/* ran or readied since the GC scanned it */
+	bool system;			/* a runtime goroutine (GC, finalizers) */
+	uintptr_t syscallsp;		/* in gort_syscall_enter: caller's sp */
+	uintptr_t syscallregs[6];	/*   and callee-saved registers */
 	struct timer timer;		/* gort_sleep() and timed waits */
 #ifdef GORT_ASAN
 	void *asan_fake_stack;
@@ -458,6 +467,10 @@ void goparkunlock_m(struct m *mp, struct lock *l, enum waitreason reason);
 void goready(struct g *gp);
 void wakep(void);
 void preemptcheck(void);
+void unpark_noyield(struct g *gp);
+void park_reason(enum waitreason reason);
+void syscall_enter_c(const uintptr_t *regs);
+struct g *gosys(void (*fn)(void *), void *arg);
 void stopTheWorld(const char *reason);
 void startTheWorld(void);
 

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mheap.h"
+#include "mgc.h"
 
 struct heapt heap;
 static struct lock initlock;
@@ -161,7 +161,9 @@ static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flag
 
 	if (c->ntcache[spc]) {
 		p = c->tcache[spc][--c->ntcache[spc]];
-		tcache_take(p);
+		s = tcache_take(p);
+		if (unlikely(__atomic_load_n(&gcblack, __ATOMIC_RELAXED)))
+			gc_markalloc(s, (uintptr_t)p);
 		/* A freed object holds old data, whatever its span's state. */
 		if (!(flags & GORT_ALLOC_NOZERO))
 			memset(p, 0, class_to_size[sc]);
@@ -195,7 +197,12 @@ static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flag
 		p = nextfree(s);
 		if (!p)
 			throw("mcache refill: span has no free object");
+		gc_alloc_hook((uint64_t)(s->nelems - s->allocCount + 1) * s->elemsize, c);
+		c->slow = true;
 	}
+	/* Allocate black while the GC marks (mgc.h). */
+	if (unlikely(__atomic_load_n(&gcblack, __ATOMIC_RELAXED)))
+		gc_markalloc(s, (uintptr_t)p);
 	if (!(flags & GORT_ALLOC_NOZERO) && s->needzero)
 		memset(p, 0, s->elemsize);
 	c->nmalloc[sc]++;
@@ -218,7 +225,10 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->spanclass = spanclass_of(0, flags & GORT_ALLOC_NOSCAN);
 	s->elemsize = 0;
 	s->nelems = 1;
+	s->largemark = __atomic_load_n(&gcblack, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
+	gc_alloc_hook(npages * PAGE_SIZE, c);
+	c->slow = true;
 	if (needzero && !(flags & GORT_ALLOC_NOZERO))
 		memset((void *)s->base, 0, npages * PAGE_SIZE);
 	c->nmalloc[0]++;
@@ -237,9 +247,15 @@ static void *alloc_ext(int ni, size_t size, unsigned int flags)
 {
 	void *p;
 
+	bool wake;
+
 	lock(&heap.extlock[ni]);
 	p = alloc_on(&heap.extcache[ni], ni, size, flags);
+	wake = heap.extcache[ni].gcwake;
+	heap.extcache[ni].gcwake = false;
 	unlock(&heap.extlock[ni]);
+	if (unlikely(wake))
+		gc_wake();
 	return p;
 }
 
@@ -259,11 +275,27 @@ __export void *gort_alloc(size_t size, unsigned int flags)
 		struct mcache *c = mp->p->mcache;
 
 		p = alloc_on(c, c->node, size, flags);
+		/*
+		 * After a refill (every span's worth of objects), with the
+		 * mcache no longer in use: wake the GC if the pacer asks, and
+		 * stop here if the world is stopping (Go's malloc is a
+		 * preemption point too).
+		 */
+		if (unlikely(c->slow)) {
+			c->slow = false;
+			if (c->gcwake) {
+				c->gcwake = false;
+				gc_wake();
+			}
+			preemptcheck();
+		}
 	} else {
 		p = alloc_ext(cpunode(), size, flags);
 	}
 	if (unlikely(!p))
 		errno_set(ENOMEM);
+	else if (unlikely(gcstressn))
+		gc_stress_tick();
 	return p;
 }
 

@@ -9,10 +9,17 @@
  * span's first free while full and uncached, the span moves to partial;
  * if it leaves the span empty, the pages go back to the page heap.
  * Frees are merged into allocbits (freebits cleared) only by whoever owns
- * the span next: mcache refill, under the lock.  That is also where the
- * GC's sweep will plug in (allocbits = gcmarkbits).
+ * the span next: mcache refill, under the lock.
+ *
+ * Sweeping (the GC's, mgc.h) happens here too, under the lock: a span
+ * that is not swept this cycle is swept before an mcache takes it, and
+ * the GC goroutine sweeps the rest in the background (sweepone).  Sweep
+ * frees what the collector left white: allocbits &= gcmarkbits, and
+ * clears the mark bits for the next cycle.
  */
-#include "mheap.h"
+#include <string.h>
+
+#include "mgc.h"
 
 /* Append at the tail: O(n), but partial lists stay short (a node's
  * spans of one class with free room). */
@@ -70,6 +77,208 @@ uint32_t merge_frees(struct mspan *s)
 	return n;
 }
 
+static inline bool unswept(const struct mspan *s)
+{
+	return s->sweepgen != __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * sweep_span_locked() - free @s's white objects and clear its mark bits;
+ * c->lock held, @s on one of c's lists (or just taken off), not cached.
+ * Leaves the list to the caller.
+ */
+void sweep_span_locked(struct mcentral *c, struct mspan *s)
+{
+	uint32_t w, ndead = 0;
+
+	(void)c;
+	merge_frees(s);
+	for (w = 0; w < s->nwords; w++) {
+		uint64_t a = s->allocbits[w];
+		uint64_t m = __atomic_load_n(&s->gcmarkbits[w], __ATOMIC_RELAXED);
+		uint64_t dead = a & ~m & ~__atomic_load_n(&s->cachedbits[w], __ATOMIC_RELAXED);
+
+		if (dead && __atomic_load_n(&s->nspecials, __ATOMIC_RELAXED))
+			dead = gc_finalize_dead(s, w, dead);
+		if (dead) {
+			/* A concurrent gort_free of a dead object (a bug of the
+			 * program's) must not be merged again later. */
+			uint64_t fb = __atomic_fetch_and(&s->freebits[w], ~dead, __ATOMIC_ACQ_REL) & dead;
+
+			if (fb)
+				__atomic_fetch_sub(&s->nfreed, (uint32_t)__builtin_popcountll(fb),
+						   __ATOMIC_RELAXED);
+			__atomic_store_n(&s->allocbits[w], a & ~dead, __ATOMIC_RELAXED);
+			ndead += (uint32_t)__builtin_popcountll(dead);
+			if (unlikely(gcstressn)) {
+				uint64_t d = dead;
+
+				while (d) {
+					uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(d);
+
+					d &= d - 1;
+					gc_poison((void *)(s->base + (uintptr_t)i * s->elemsize),
+						  s->elemsize);
+				}
+			}
+		}
+		__atomic_store_n(&s->gcmarkbits[w], 0, __ATOMIC_RELAXED);
+	}
+	if (ndead) {
+		s->allocCount -= ndead;
+		s->needzero = true;
+		gc_stats_free(s->node, s->spanclass >> 1, ndead, (uint64_t)ndead * s->elemsize);
+	}
+	__atomic_store_n(&s->sweepgen, __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
+}
+
+/* Put @s (on no list) on the list its count calls for; lock held. */
+static void relist(struct mcentral *c, struct mspan *s)
+{
+	if (s->allocCount == 0) {
+		keep_empty(c, s);
+	} else if (s->allocCount < s->nelems) {
+		s->list = listPartial;
+		list_append(&c->partial, s);
+	} else {
+		s->list = listFull;
+		spanlist_push(&c->full, s);
+	}
+}
+
+/*
+ * sweep_small() - sweep @s if it is an unswept small span on a list;
+ * false if it was not (cached, in transit to the page heap, or swept).
+ */
+static bool sweep_small(struct mspan *s)
+{
+	struct mcentral *c;
+	uint8_t spc = s->spanclass, node = s->node;
+
+	if (node >= heap.nnodes || !(spc >> 1))
+		return false;
+	c = &heap.central[node][spc];
+	lock(&c->lock);
+	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    s->spanclass != spc || s->node != node || s->incache ||
+	    s->list == listNone || !unswept(s)) {
+		unlock(&c->lock);
+		return false;
+	}
+	spanlist_remove(listof(c, s), s);
+	s->list = listNone;
+	sweep_span_locked(c, s);
+	relist(c, s);
+	unlock(&c->lock);
+	return true;
+}
+
+/* A large object: claim it by sweepgen, free it if white. */
+static bool sweep_large(struct mspan *s)
+{
+	uint32_t sg = __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE), old = sg - 2, one = 1;
+
+	if (!__atomic_compare_exchange_n(&s->sweepgen, &old, sg - 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse || s->spanclass >> 1) {
+		__atomic_store_n(&s->sweepgen, sg, __ATOMIC_RELEASE);
+		return false;
+	}
+	if (__atomic_exchange_n(&s->largemark, 0, __ATOMIC_ACQ_REL) ||
+	    (__atomic_load_n(&s->nspecials, __ATOMIC_RELAXED) && !gc_finalize_dead(s, 0, 1)) ||
+	    !__atomic_compare_exchange_n(&s->allocCount, &one, 0, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED)) {
+		__atomic_store_n(&s->sweepgen, sg, __ATOMIC_RELEASE);
+		return true;
+	}
+	gc_stats_free(s->node, 0, 1, s->npages * PAGE_SIZE);
+	if (unlikely(gcstressn))
+		gc_poison((void *)s->base, s->npages * PAGE_SIZE);
+	__atomic_store_n(&s->sweepgen, sg, __ATOMIC_RELEASE);
+	mheap_free(s, 0);
+	return true;
+}
+
+/* The span that starts at page @pg, if any is in use and unswept. */
+static struct mspan *span_at(uintptr_t pg)
+{
+	struct mspan *s = spanof(pg);
+
+	if (!s || s->base != pg || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    !unswept(s))
+		return NULL;
+	return s;
+}
+
+static uint64_t sweepcursor;	/* atomic: next page (over all arenas) */
+static uint32_t sweepcursorgen;	/* the sweepgen the cursor walks for */
+
+/*
+ * sweepone() - sweep the next unswept span in address order.  Returns
+ * false when every span has been visited this cycle.
+ */
+bool sweepone(void)
+{
+	uint32_t sg = __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
+	uint64_t total = (uint64_t)narenas() * ARENA_PAGES;
+
+	if (__atomic_load_n(&sweepcursorgen, __ATOMIC_ACQUIRE) != sg) {
+		uint32_t old = __atomic_load_n(&sweepcursorgen, __ATOMIC_ACQUIRE);
+
+		/* First call this cycle restarts the walk. */
+		if (__atomic_compare_exchange_n(&sweepcursorgen, &old, sg, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			__atomic_store_n(&sweepcursor, 0, __ATOMIC_RELEASE);
+	}
+	for (;;) {
+		uint64_t i = __atomic_fetch_add(&sweepcursor, 1, __ATOMIC_ACQ_REL);
+		uintptr_t pg;
+		struct mspan *s;
+
+		if (i >= total)
+			return false;
+		pg = arena_base(i / ARENA_PAGES) + (i % ARENA_PAGES) * PAGE_SIZE;
+		s = span_at(pg);
+		if (!s)
+			continue;
+		if (s->spanclass >> 1 ? sweep_small(s) : sweep_large(s))
+			return true;
+	}
+}
+
+/*
+ * sweep_finish() - every span swept (the start of a cycle needs clean
+ * mark bits): the rest of the walk, then a check that waits for spans
+ * other sweepers hold.
+ */
+void sweep_finish(void)
+{
+	size_t a, n = narenas();
+	uintptr_t i;
+
+	while (sweepone())
+		;
+	for (a = 0; a < n; a++) {
+		for (i = 0; i < ARENA_PAGES; i++) {
+			uintptr_t pg = arena_base(a) + i * PAGE_SIZE;
+			struct mspan *s;
+
+			while ((s = span_at(pg))) {
+				if (s->spanclass >> 1) {
+					/* Cached spans are swept; in transit to
+					 * the page heap: empty, and gone soon. */
+					if (!sweep_small(s))
+						break;
+				} else if (!sweep_large(s)) {
+					osyield();	/* another sweeper has it */
+				}
+			}
+		}
+	}
+}
+
 /* Prime the allocation cache of a span just taken for allocation. */
 void span_prime(struct mspan *s)
 {
@@ -112,12 +321,16 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 	if ((s = c->empty)) {
 		spanlist_remove(&c->empty, s);
 		s->list = listNone;
+		if (unswept(s))
+			sweep_span_locked(c, s);
 		s->incache = true;
 		merge_frees(s);
 	}
 	while (!s && (s = c->partial)) {
 		spanlist_remove(&c->partial, s);
 		s->list = listNone;
+		if (unswept(s))
+			sweep_span_locked(c, s);
 		s->incache = true;
 		merge_frees(s);
 		if (s->allocCount < s->nelems)
@@ -127,6 +340,28 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 		s->list = listFull;
 		spanlist_push(&c->full, s);
 		s = NULL;
+	}
+	/* Sweep before growing (Go's too): unswept full spans may free up.
+	 * Once a walk found none, spans that fill up now are swept ones. */
+	if (!s && c->fullswept != heap.sweepgen) {
+		struct mspan *f, *next;
+
+		for (f = c->full; f && !s; f = next) {
+			next = f->next;
+			if (!unswept(f))
+				continue;
+			spanlist_remove(&c->full, f);
+			f->list = listNone;
+			sweep_span_locked(c, f);
+			if (f->allocCount < f->nelems) {
+				s = f;
+				s->incache = true;
+			} else {
+				relist(c, f);
+			}
+		}
+		if (!s)
+			c->fullswept = heap.sweepgen;
 	}
 	unlock(&c->lock);
 	if (!s) {

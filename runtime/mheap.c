@@ -25,10 +25,23 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "mheap.h"
+#include "mgc.h"
 
 struct heaparena **arenas;
 static struct lock arenalock;
+#define MAXARENAS 32768			/* 2 TiB of heap */
+static uintptr_t arenalist[MAXARENAS];	/* bases, in creation order */
+static size_t narena;			/* atomic; arenalock for writers */
+
+size_t narenas(void)
+{
+	return __atomic_load_n(&narena, __ATOMIC_ACQUIRE);
+}
+
+uintptr_t arena_base(size_t i)
+{
+	return arenalist[i];
+}
 
 /* ---- span structs and bitmaps (Go's fixalloc) ---- */
 
@@ -185,8 +198,13 @@ static uintptr_t arena_grow(int ni, size_t n)
 		}
 		ha->node = (uint8_t)ni;
 		__atomic_store_n(&arenas[a >> ARENA_SHIFT], ha, __ATOMIC_RELEASE);
+		if (narena == MAXARENAS)
+			throw("arena_grow: too many arenas");
+		arenalist[narena] = a;
+		__atomic_store_n(&narena, narena + 1, __ATOMIC_RELEASE);
 	}
 	unlock(&arenalock);
+	gcdirty_track(base, n);
 	return base;
 }
 
@@ -303,6 +321,9 @@ struct mspan *mheap_alloc(int ni, uintptr_t npages, bool *needzero)
 			*needzero = false;	/* never touched: the kernel zeroes */
 		}
 	}
+	s->sweepgen = __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
+	s->largemark = 0;
+	s->nspecials = 0;
 	s->state = mSpanInUse;
 	s->node = (uint8_t)ni;
 	s->released = false;

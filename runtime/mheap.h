@@ -82,6 +82,9 @@ struct mspan {
 	uint64_t *freebits;		/* set by gort_free (atomic OR) */
 	uint64_t *cachedbits;		/* freed into some mcache's free cache */
 	int64_t freedat;		/* nanotime_coarse() when it went free */
+	uint32_t sweepgen;		/* mgc.h: against heap.sweepgen */
+	uint32_t largemark;		/* large object: marked this cycle */
+	uint32_t nspecials;		/* objects with finalizers */
 } __aligned(CACHELINE);		/* spans of different Ps share no line */
 
 static inline uint8_t spanclass_of(uint8_t sizeclass, bool noscan)
@@ -161,6 +164,7 @@ struct mcentral {
 					 * released by mcentral_trim() */
 	uint8_t spanclass;
 	uint8_t node;
+	uint32_t fullswept;		/* sweepgen whose full list is swept */
 } __aligned(CACHELINE);
 
 /*
@@ -181,6 +185,8 @@ struct mcache {
 	uint64_t bytesmalloc;			/* all on this cache's node */
 	uint64_t bytesfree[MAX_NODES];		/* by the freed object's node */
 	uint64_t nfreenode[MAX_NODES];
+	bool gcwake;				/* a refill wants the GC woken */
+	bool slow;				/* gort_alloc took the slow path */
 };
 
 struct heapt {
@@ -196,6 +202,7 @@ struct heapt {
 	uint64_t mspan_inuse, mspan_sys;	/* under spanlock */
 	int64_t memlimit;			/* GORT_MEMLIMIT, 0 = none */
 	int gcpercent;				/* GORT_GC, default 100 */
+	uint32_t sweepgen;			/* mgc.h */
 	bool inited;
 };
 

@@ -15,12 +15,12 @@
  * Differences from Go: by_size has 68 rows (one per class, row 0 for
  * large objects) where Go keeps 61 for compatibility; next_gc is the goal
  * the collector will use (heap_alloc * (1 + GORT_GC/100), 4 MiB at least)
- * and, until the GC lands, nothing acts on it but the scavenger.
+ * (gc.c's pacer).
  */
 #include <errno.h>
 #include <string.h>
 
-#include "mheap.h"
+#include "mgc.h"
 
 /* Visit every mcache: the Ps' (live or retired) and the shared ones. */
 static void for_each_mcache(void (*fn)(struct mcache *c, void *arg), void *arg)
@@ -33,8 +33,11 @@ static void for_each_mcache(void (*fn)(struct mcache *c, void *arg), void *arg)
 		if (pp && pp->mcache)
 			fn(pp->mcache, arg);
 	}
-	for (i = 0; i < heap.nnodes; i++)
+	for (i = 0; i < heap.nnodes; i++) {
 		fn(&heap.extcache[i], arg);
+		if (gc_sweepstats(i))
+			fn(gc_sweepstats(i), arg);	/* what the GC freed */
+	}
 }
 
 static void add_alloc(struct mcache *c, void *arg)
@@ -120,7 +123,19 @@ __export int gort_read_memstats(struct gort_memstats *out)
 	ms.mspan_inuse = __atomic_load_n(&heap.mspan_inuse, __ATOMIC_RELAXED);
 	ms.mspan_sys = __atomic_load_n(&heap.mspan_sys, __ATOMIC_RELAXED);
 	ms.sys = ms.heap_sys + ms.stack_sys + ms.mspan_sys;
-	ms.next_gc = heap_goal(ms.heap_alloc);
+	{
+		struct gort_gcstats gs = { .sz = sizeof(gs) };
+
+		gort_read_gcstats(&gs);
+		ms.next_gc = gs.next_gc ? gs.next_gc : heap_goal(ms.heap_alloc);
+		ms.num_gc = gs.num_gc;
+		ms.num_forced_gc = gs.num_forced_gc;
+		ms.pause_total_ns = gs.pause_total_ns;
+		memcpy(ms.pause_ns, gs.pause_ns, sizeof(ms.pause_ns));
+		memcpy(ms.pause_end, gs.pause_end, sizeof(ms.pause_end));
+		ms.last_gc = gs.last_gc;
+		ms.gc_cpu_fraction = gs.gc_cpu_fraction;
+	}
 	sz = out->sz < sizeof(ms) ? out->sz : sizeof(ms);
 	ms.sz = sz;
 	memcpy(out, &ms, sz);

@@ -52,6 +52,7 @@
 
 #include "internal.h"
 #include "mheap.h"
+#include "mgc.h"
 
 #ifdef GORT_ASAN
 #include <sanitizer/common_interface_defs.h>
@@ -734,6 +735,9 @@ __probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
 	if (load_relaxed(&gp->status) != Gwaiting)
 		throw("goready: bad g status");
 	store_release(&gp->status, Grunnable);
+	/* Its stack may hold what the waker handed over (chan.c). */
+	if (unlikely(load_relaxed(&gcblack)))
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
 	if (pp) {
 		runqput(pp, gp, next);
 		wakep();
@@ -770,6 +774,9 @@ __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 	mp->curg = gp;
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
+	/* While the GC marks, a goroutine that runs is re-scanned (gc.c). */
+	if (unlikely(load_relaxed(&gcblack)))
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
 	if (likely(gp->ctx.sp)) {
 		asan_enter_g(mp, gp);
 		gort_ctx_switch(&mp->g0ctx, &gp->ctx);
@@ -996,7 +1003,7 @@ __probe void gort_sched_newproc(struct g *newg, struct g *parent, struct p *pp)
 }
 
 static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
-		       uintptr_t pc, struct p *pp, struct g *parent)
+		       uintptr_t pc, struct p *pp, struct g *parent, struct g **newg)
 {
 	struct g *gp = NULL;
 
@@ -1026,6 +1033,8 @@ static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	gp->ctx.sp = 0;		/* launched on its empty stack by execute */
 	pp->ngoroutine++;
 	atomic_store_explicit(&gp->status, Grunnable, relaxed);
+	if (newg)
+		*newg = gp;
 	gort_sched_newproc(gp, parent, pp);
 	return gp->goid;
 }
@@ -1040,12 +1049,32 @@ static int64_t go_common(void (*fn)(void *), void *arg, size_t stack_size, uintp
 	if (!fn)
 		fatal("go of nil func value");
 	mp->locks++;
-	id = newproc(fn, arg, stack_size, pc, mp->p, mp->curg);
+	id = newproc(fn, arg, stack_size, pc, mp->p, mp->curg, NULL);
 	mp->locks--;
 	if (id > 0 && atomic_load(&sched.npidle))
 		wakep();
 	preemptcheck();
 	return id;
+}
+
+/*
+ * gosys() - start a runtime goroutine (the GC's): not counted by
+ * gort_num_goroutine, as Go's system goroutines are not.
+ */
+struct g *gosys(void (*fn)(void *), void *arg)
+{
+	struct m *mp = getm();
+	struct g *gp = NULL;
+
+	mp->locks++;
+	if (newproc(fn, arg, default_stack_size, (uintptr_t)fn, mp->p, mp->curg, &gp) > 0) {
+		gp->system = true;
+		mp->p->ngoroutine--;
+	}
+	mp->locks--;
+	if (gp && atomic_load(&sched.npidle))
+		wakep();
+	return gp;
 }
 
 __export int64_t gort_go(void (*fn)(void *), void *arg)
@@ -1090,7 +1119,8 @@ static bool parkcommit(struct g *gp, void *unused)
 	return false;
 }
 
-__export void gort_park(void)
+/* park_reason() - gort_park() showing @reason in tracebacks. */
+void park_reason(enum waitreason reason)
 {
 	struct g *gp = getg();
 	uint32_t s = parkToken;
@@ -1101,29 +1131,45 @@ __export void gort_park(void)
 		preemptcheck();
 		return;
 	}
-	gopark(parkcommit, NULL, waitReasonPark);
+	gopark(parkcommit, NULL, reason);
 }
 
-__export void gort_unpark(struct gort_g *h)
+__export void gort_park(void)
 {
-	struct g *gp = (struct g *)h;
+	park_reason(waitReasonPark);
+}
+
+/* Give @gp its token or ready it; true if it was readied.  Never yields
+ * (the heap calls it holding its P's mcache). */
+static bool unpark1(struct g *gp)
+{
 	uint32_t s = atomic_load(&gp->parkstate);
 
 	for (;;) {
 		if (s == parkToken)
-			return;
+			return false;
 		if (s == parkNone) {
 			if (atomic_compare_exchange_weak(&gp->parkstate, &s, parkToken))
-				return;
+				return false;
 			continue;
 		}
 		/* Parked: parkcommit's CAS made it Gwaiting first. */
 		if (atomic_compare_exchange_weak(&gp->parkstate, &s, parkNone)) {
 			goready(gp);
-			preemptcheck();
-			return;
+			return true;
 		}
 	}
+}
+
+void unpark_noyield(struct g *gp)
+{
+	unpark1(gp);
+}
+
+__export void gort_unpark(struct gort_g *h)
+{
+	if (unpark1((struct g *)h))
+		preemptcheck();
 }
 
 /* ---- yielding and preemption ---- */
@@ -1450,13 +1496,23 @@ static void mloop(struct m *mp)
 
 /* ---- system calls ---- */
 
-__export void gort_syscall_enter(void)
+/*
+ * gort_syscall_enter (switch.S) pushes the callee-saved registers, whose
+ * values are its caller's, and calls this with their address: the GC
+ * scans them and the caller's frames from here on, while the goroutine
+ * runs C code outside the runtime without a P.
+ */
+void syscall_enter_c(const uintptr_t *regs)
 {
 	struct m *mp = getm();
 	struct p *pp;
+	int i;
 
 	if (!mp || !mp->curg)
 		return;
+	for (i = 0; i < 6; i++)
+		mp->curg->syscallregs[i] = regs[i];
+	mp->curg->syscallsp = (uintptr_t)(regs + 7);	/* past rbp, return address */
 	pp = mp->p;
 	mp->syscalltick = load_relaxed(&pp->syscalltick);
 	atomic_store(&mp->curg->status, Gsyscall);
@@ -1822,6 +1878,7 @@ static struct mainarg mainarg;
 static void runmain(void *unused)
 {
 	(void)unused;
+	gcinit();
 	sched.mainret = mainarg.fn(mainarg.arg);
 	/* As in Go, nobody waits for the other goroutines. */
 	atomic_store(&sched.exiting, true);
@@ -1869,6 +1926,8 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 
 	sched.starttime = nanotime();
 	sched.coarsenow = sched.starttime;
+	/* Our caller's frames (main's argument, often) are GC roots. */
+	gc_mainstack((uintptr_t)__builtin_frame_address(0));
 	mallocinit();
 	stack_init();
 	signals_init();
@@ -1893,7 +1952,7 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 
 	mainarg.fn = fn;
 	mainarg.arg = arg;
-	id = newproc(runmain, NULL, mainstack, (uintptr_t)fn, pp, NULL);
+	id = newproc(runmain, NULL, mainstack, (uintptr_t)fn, pp, NULL, NULL);
 	if (id < 0)
 		return (int)id;
 	sched.started = true;

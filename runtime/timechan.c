@@ -35,7 +35,8 @@ static void sendtime(void *arg, uint64_t seq)
 
 static struct gort_timer *timer_make(int64_t ns, int64_t period, bool autofree)
 {
-	struct gort_timer *gt = gort_alloc(sizeof(*gt), GORT_ALLOC_NOSCAN);
+	/* Scanned: it holds the channel; the P's timer heap holds it. */
+	struct gort_timer *gt = gort_alloc(sizeof(*gt), 0);
 
 	if (!gt)
 		return NULL;

@@ -46,6 +46,8 @@ const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonChanReceiveNilChan] = "chan receive (nil chan)",
 	[waitReasonChanSendNilChan] = "chan send (nil chan)",
 	[waitReasonSelectNoCases] = "select (no cases)",
+	[waitReasonGarbageCollection] = "garbage collection",
+	[waitReasonFinalizerWait] = "finalizer wait",
 };
 
 static const char *const gstatusstrings[] = {

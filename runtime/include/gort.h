@@ -12,5 +12,6 @@
 #include <gort/sync.h>
 #include <gort/malloc.h>
 #include <gort/chan.h>
+#include <gort/gc.h>
 
 #endif /* GORT_H */

@@ -14,6 +14,16 @@
  */
 #include "../gort_test.h"
 
+/*
+ * These tests drive the allocator with explicit gort_free() and keep
+ * objects where the collector does not look (malloc'ed arrays, the stacks
+ * of plain threads): the collector is off, as GORT_GC=off would set it.
+ */
+__attribute__((constructor)) static void gc_off(void)
+{
+	setenv("GORT_GC", "off", 1);
+}
+
 #include <stddef.h>
 
 #define NCLASSES	GORT_NUM_SIZE_CLASSES

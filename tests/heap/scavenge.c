@@ -80,6 +80,8 @@ static bool fill_heap(struct big *b)
 	b->bytes = 0;
 	if (!GCHECK(b->p != NULL))
 		return false;
+	/* malloc memory is not scanned: tell the collector about it. */
+	GCHECK_EQ(0, gort_gc_add_roots(b->p, (size_t)total * sizeof(void *)));
 	for (i = 0; i < GT_ARRAY_SIZE(mix); i++) {
 		for (k = 0; k < mix[i].n; k++) {
 			void *p = gort_alloc(mix[i].size, GORT_ALLOC_NOSCAN);
@@ -100,6 +102,7 @@ static void free_heap(struct big *b)
 
 	for (k = 0; k < b->n; k++)
 		gort_free(b->p[k]);
+	GCHECK_EQ(0, gort_gc_remove_roots(b->p));
 	free(b->p);
 	b->p = NULL;
 }

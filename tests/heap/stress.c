@@ -18,6 +18,16 @@
  */
 #include "../gort_test.h"
 
+/*
+ * These tests drive the allocator with explicit gort_free() and keep
+ * objects where the collector does not look (malloc'ed arrays, the stacks
+ * of plain threads): the collector is off, as GORT_GC=off would set it.
+ */
+__attribute__((constructor)) static void gc_off(void)
+{
+	setenv("GORT_GC", "off", 1);
+}
+
 #include <pthread.h>
 
 #define GOROUTINES	8

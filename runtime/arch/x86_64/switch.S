@@ -81,4 +81,41 @@ gort_ctx_launch:
 	.cfi_endproc
 	.size	gort_ctx_launch, .-gort_ctx_launch
 
+/*
+ * void gort_syscall_enter(void)
+ *   Pushes the callee-saved registers (still the caller's values) and
+ *   calls syscall_enter_c(regs) with their address, regs[0..5] = r15,
+ *   r14, r13, r12, rbx, rbp; regs + 7 is the caller's stack pointer after
+ *   the call.  The collector scans them while the goroutine is out.
+ */
+	.globl	gort_syscall_enter
+	.type	gort_syscall_enter, @function
+	.p2align 4
+gort_syscall_enter:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset rbp, -16
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	movq	%rsp, %rdi
+	subq	$8, %rsp
+	call	syscall_enter_c
+	addq	$8, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	.cfi_def_cfa rsp, 8
+	ret
+	.cfi_endproc
+	.size	gort_syscall_enter, .-gort_syscall_enter
+
 	.section .note.GNU-stack,"",@progbits

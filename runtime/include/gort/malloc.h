@@ -6,8 +6,8 @@
  * Objects up to 32 KiB are rounded up to one of Go's 67 size classes and
  * come from the calling P's cache without a lock; larger ones get spans
  * of their own, from the calling P's NUMA node.  Memory is zeroed unless
- * GORT_ALLOC_NOZERO is given.  Until the garbage collector lands, objects
- * are freed explicitly with gort_free().
+ * GORT_ALLOC_NOZERO is given.  Objects are freed by the garbage collector
+ * (gort/gc.h) once unreachable, or explicitly with gort_free().
  *
  * The heap works from any thread; goroutines get their P's node and
  * cache, other threads share a locked cache per node.
@@ -115,6 +115,13 @@ struct gort_memstats {
 		uint64_t heap_alloc, heap_sys, heap_inuse, heap_idle, heap_released;
 		uint64_t mallocs, frees;
 	} node[GORT_MEMSTATS_MAX_NODES];
+	/* The collector's, as in Go (also in struct gort_gcstats). */
+	uint32_t num_gc, num_forced_gc;
+	uint64_t pause_total_ns;
+	uint64_t pause_ns[256];		/* cycle n's pause at [(n + 255) % 256] */
+	uint64_t pause_end[256];	/* unix ns */
+	uint64_t last_gc;		/* unix ns */
+	double gc_cpu_fraction;
 	size_t :0;
 };
 

@@ -1,0 +1,1046 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gc.c - a concurrent tri-color mark-sweep collector, non-moving, with
+ * the kernel as the write barrier (Documentation/gc.rst).
+ *
+ * A cycle, run by the GC goroutine (Go's phases, in Go's names):
+ *
+ *   sweep termination  finish the previous cycle's sweep; stop the world,
+ *                      turn allocate-black on, start the world.
+ *   concurrent mark    start a dirty-page interval (gcdirty.c), scan the
+ *                      roots and drain the gray set while goroutines run;
+ *                      then rounds: collect the pages written since the
+ *                      last look, re-scan the black objects on them, drain;
+ *                      until a round finds few pages.
+ *   mark termination   stop the world; a last round: dirty pages, the
+ *                      globals, the stacks of goroutines that ran; drain;
+ *                      allocate-black off; flush every mcache; sweepgen += 2;
+ *                      start the world.
+ *   concurrent sweep   sweepone() in the background, and in mcentral before
+ *                      an mcache takes a span.
+ *
+ * Tri-color: white = mark bit clear; gray = marked and on the mark stack
+ * (or on a page written since it was scanned); black = marked and scanned.
+ * The invariant a write barrier keeps (no black object points to a white
+ * one) is broken by goroutines between two looks, but only on pages that
+ * the next look reports as written: re-scanning the black objects on
+ * them restores it.  The last look is made with the world stopped, so
+ * nothing can break it again before the mark bits are used.  Goroutine
+ * stacks are not tracked by page: a goroutine that ran, or was readied,
+ * since its stack was scanned is re-scanned at mark termination.
+ *
+ * Conservative everywhere: any aligned word that points into an
+ * allocated object (interior pointers too) keeps it; objects allocated
+ * GORT_ALLOC_NOSCAN are not scanned.  Only the GC goroutine marks, so the
+ * mark stack needs no lock; mark bits are set with atomic OR because
+ * allocating Ps set bits in the same words (allocate-black).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mgc.h"
+
+#if defined(__clang__) || defined(__GNUC__)
+#define __noasan __attribute__((no_sanitize_address))
+#else
+#define __noasan
+#endif
+
+uint32_t gcblack;
+uint64_t gcstressn;		/* GORT_DEBUG=gcstress=N */
+
+/* ---- state ---- */
+
+enum gcphase { _GCoff, _GCmark, _GCmarktermination };
+
+static struct {
+	struct lock lock;		/* requests, waiters */
+	uint32_t phase;			/* enum gcphase */
+	uint32_t started, done;		/* cycles begun / completed */
+	uint32_t requested;		/* run cycles until done == requested */
+	uint32_t forced;		/* the requested one is forced */
+	struct g *bg;			/* the GC goroutine */
+	struct g *fing;			/* the finalizer goroutine */
+	bool inited;
+	int percent;			/* GORT_GC, < 0 off */
+	uint64_t heaplive;		/* atomic: bytes handed to mcaches since mark */
+	uint64_t trigger;		/* start a cycle when heaplive reaches it */
+	uint64_t goal;
+	uint64_t marked;		/* bytes marked by the last cycle */
+	uint64_t markedthis;		/* this cycle, so far */
+	int64_t lastgc;			/* nanotime() of the last cycle's end */
+	uintptr_t mainsp, mainhi;	/* the gort_main caller's stack */
+	uint32_t donesema;		/* gort_gc callers wait here */
+	uint32_t nwaiters;		/* under lock */
+	/* gcstats */
+	uint32_t numforced;
+	uint64_t pausetotal;
+	uint64_t pausens[GORT_GC_PAUSE_RING], pauseend[GORT_GC_PAUSE_RING];
+	uint64_t lastgc_unix;
+	int64_t gccpu;			/* ns the GC goroutine worked */
+	uint64_t dirtypages, rounds, finrun;
+	uint64_t stresscount;
+} gc = { .percent = 100 };
+
+/* Per-node sweep statistics: frees the sweeper made (mstats sums them). */
+static struct mcache *sweepstats[MAX_NODES];
+
+/* ---- the mark stack ---- */
+
+struct graywork {
+	uintptr_t lo, hi;
+};
+
+static struct graywork *gray;
+static size_t ngray, capgray;
+
+static void graypush(uintptr_t lo, uintptr_t hi)
+{
+	if (unlikely(ngray == capgray)) {
+		size_t ncap = capgray ? capgray * 2 : 65536;
+		struct graywork *n = sysmap(ncap * sizeof(*n));
+
+		if (!n)
+			throw("gc: out of memory for the mark stack");
+		if (gray) {
+			memcpy(n, gray, ngray * sizeof(*n));
+			sysunmap(gray, capgray * sizeof(*n));
+		}
+		gray = n;
+		capgray = ncap;
+	}
+	gray[ngray].lo = lo;
+	gray[ngray].hi = hi;
+	ngray++;
+}
+
+/* Bounds of the heap's address space, for a cheap first filter. */
+static uintptr_t heaplo = UINTPTR_MAX, heaphi;
+
+/*
+ * markword() - if @v points into an allocated object that is white,
+ * shade it: mark it and, unless noscan, push it gray.
+ */
+static inline void markword(uintptr_t v)
+{
+	struct mspan *s;
+	uint32_t idx;
+	uint64_t bit, *mw;
+
+	if (v - heaplo >= heaphi - heaplo)
+		return;
+	s = spanof(v);
+	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
+		return;
+	if ((s->spanclass >> 1) == 0) {
+		if (v >= s->base + s->npages * PAGE_SIZE ||
+		    !__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE) ||
+		    __atomic_exchange_n(&s->largemark, 1, __ATOMIC_ACQ_REL))
+			return;
+		gc.markedthis += s->npages * PAGE_SIZE;
+		if (!(s->spanclass & 1))
+			graypush(s->base, s->base + s->npages * PAGE_SIZE);
+		return;
+	}
+	idx = span_objindex(s, v);
+	if (idx >= s->nelems)
+		return;
+	bit = 1ULL << (idx & 63);
+	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit) ||
+	    (__atomic_load_n(&s->freebits[idx >> 6], __ATOMIC_RELAXED) & bit) ||
+	    (__atomic_load_n(&s->cachedbits[idx >> 6], __ATOMIC_RELAXED) & bit))
+		return;
+	mw = &s->gcmarkbits[idx >> 6];
+	if ((__atomic_load_n(mw, __ATOMIC_RELAXED) & bit) ||
+	    (__atomic_fetch_or(mw, bit, __ATOMIC_RELAXED) & bit))
+		return;
+	gc.markedthis += s->elemsize;
+	if (!(s->spanclass & 1)) {
+		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
+
+		graypush(b, b + s->elemsize);
+	}
+}
+
+/* Every aligned word of [lo, hi) is a possible pointer.  Reads memory
+ * other threads write (and stack redzones): no sanitizer here. */
+static __noasan void scanrange(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t p;
+
+	for (p = (lo + 7) & ~(uintptr_t)7; p + 8 <= hi; p += 8)
+		markword(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED));
+}
+
+/* Drain the gray set.  @concurrent: let other goroutines run now and
+ * then (cooperative preemption: we are one of them). */
+static void drain(bool concurrent)
+{
+	unsigned int n = 0;
+
+	while (ngray) {
+		struct graywork w = gray[--ngray];
+
+		scanrange(w.lo, w.hi);
+		if (concurrent && !(++n & 255))
+			preemptcheck();
+	}
+}
+
+/* ---- roots ---- */
+
+struct range {
+	uintptr_t lo, hi;
+};
+
+static struct lock rootslock;
+static struct range *uroots;		/* gort_gc_add_roots, sorted by lo */
+static size_t nuroots, capuroots;
+
+#define MAXDATA 256
+static struct range dataroots[MAXDATA];	/* writable PT_LOADs, this cycle */
+static size_t ndataroots;
+static bool nodata;			/* GORT_DEBUG=gcdata=0 */
+
+/* The runtime's own big globals hold no heap pointers worth a look. */
+static void adddata(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t xlo = (uintptr_t)&heap, xhi = xlo + sizeof(heap);
+
+	if (lo < xlo && hi > xhi) {
+		adddata(lo, xlo);
+		adddata(xhi, hi);
+		return;
+	}
+	if (lo >= xlo && lo < xhi)
+		lo = xhi;
+	if (hi > xlo && hi <= xhi)
+		hi = xlo;
+	if (lo < hi && ndataroots < MAXDATA) {
+		dataroots[ndataroots].lo = lo;
+		dataroots[ndataroots].hi = hi;
+		ndataroots++;
+	}
+}
+
+static int phdr_cb(struct dl_phdr_info *info, size_t size, void *unused)
+{
+	int i;
+
+	(void)size, (void)unused;
+	if (info->dlpi_name && strstr(info->dlpi_name, "linux-vdso"))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W))
+			adddata(info->dlpi_addr + ph->p_vaddr,
+				info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+	}
+	return 0;
+}
+
+static void scandata(void)
+{
+	size_t i;
+
+	for (i = 0; i < ndataroots; i++)
+		scanrange(dataroots[i].lo, dataroots[i].hi);
+	lock(&rootslock);
+	for (i = 0; i < nuroots; i++)
+		scanrange(uroots[i].lo, uroots[i].hi);
+	unlock(&rootslock);
+	if (gc.mainsp)
+		scanrange(gc.mainsp, gc.mainhi);
+}
+
+/* Timers in P heaps keep their owners (and args) alive, as in Go. */
+static void scantimers(void)
+{
+	int32_t i, j;
+
+	for (i = 0; i < GORT_MAXPROCS_LIMIT; i++) {
+		struct p *pp = __atomic_load_n(&allp[i], __ATOMIC_ACQUIRE);
+
+		if (!pp)
+			continue;
+		lock(&pp->timerlock);
+		for (j = 0; j < pp->ntimers; j++) {
+			markword((uintptr_t)pp->timers[j]);
+			markword((uintptr_t)pp->timers[j]->arg);
+		}
+		unlock(&pp->timerlock);
+	}
+}
+
+/* Scan @gp's stack from its saved context; false if it is running. */
+static bool scanstack(struct g *gp, bool stw)
+{
+	uint32_t st;
+
+	if (gp == gc.bg)
+		return true;	/* holds nothing of the program's */
+	__atomic_store_n(&gp->gcstackdirty, false, __ATOMIC_SEQ_CST);
+	st = __atomic_load_n(&gp->status, __ATOMIC_SEQ_CST);
+	markword((uintptr_t)gp->arg);
+	if (st == Gdead || st == Gidle || !gp->stack_hi)
+		return true;
+	if (st == Grunning && !stw) {
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_RELAXED);
+		return false;
+	}
+	if (st == Gsyscall) {
+		int i;
+
+		for (i = 0; i < 6; i++)
+			markword(gp->syscallregs[i]);
+		if (gp->syscallsp)
+			scanrange(gp->syscallsp, gp->stack_hi);
+		return true;
+	}
+	if (gp->ctx.sp)
+		scanrange(gp->ctx.sp, gp->stack_hi);
+	return true;
+}
+
+void gc_stackdirty(struct g *gp)
+{
+	if (__atomic_load_n(&gc.phase, __ATOMIC_RELAXED) != _GCoff)
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
+}
+
+/* ---- finalizers ---- */
+
+struct special {
+	uintptr_t obj;			/* 0 empty, 1 deleted */
+	void (*fn)(void *, void *);
+	void *arg;
+};
+
+static struct lock finlock;		/* specials table and queue */
+static struct special *specials;	/* open addressing, capspecials slots */
+static size_t nspecials, usedspecials, capspecials;
+static struct special *finq;		/* queued to run, nfinq of them */
+static size_t nfinq, capfinq;
+static uint32_t finwaiting;		/* the finalizer goroutine sleeps */
+
+static size_t hashptr(uintptr_t p)
+{
+	return (size_t)((p >> 4) * 0x9e3779b97f4a7c15ULL);
+}
+
+static struct special *special_find(uintptr_t obj)
+{
+	size_t i, mask = capspecials - 1;
+
+	if (!capspecials)
+		return NULL;
+	for (i = hashptr(obj) & mask;; i = (i + 1) & mask) {
+		if (specials[i].obj == obj)
+			return &specials[i];
+		if (!specials[i].obj)
+			return NULL;
+	}
+}
+
+static int special_grow(void)
+{
+	size_t ncap = capspecials ? capspecials * 2 : 1024, i, j;
+	struct special *n = sysmap(ncap * sizeof(*n)), *old = specials;
+
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < capspecials; i++) {
+		if (old[i].obj <= 1)
+			continue;
+		for (j = hashptr(old[i].obj) & (ncap - 1); n[j].obj; j = (j + 1) & (ncap - 1))
+			;
+		n[j] = old[i];
+	}
+	if (old)
+		sysunmap(old, capspecials * sizeof(*old));
+	specials = n;
+	usedspecials = nspecials;
+	capspecials = ncap;
+	return 0;
+}
+
+__export int gort_set_finalizer(void *objp, void (*fn)(void *, void *), void *arg)
+{
+	uintptr_t obj = (uintptr_t)objp;
+	struct special *sp;
+	void *base;
+	struct mspan *s;
+	size_t i;
+
+	if (!gort_heap_object(objp, &base, NULL) || base != objp)
+		return -EINVAL;
+	s = spanof(obj);
+	lock(&finlock);
+	sp = special_find(obj);
+	if (!fn) {
+		if (sp) {
+			sp->obj = 1;
+			nspecials--;
+			__atomic_fetch_sub(&s->nspecials, 1, __ATOMIC_RELAXED);
+		}
+		unlock(&finlock);
+		return 0;
+	}
+	if (sp) {
+		unlock(&finlock);
+		return -EEXIST;
+	}
+	if ((usedspecials + 1) * 2 > capspecials && special_grow()) {
+		unlock(&finlock);
+		return -ENOMEM;
+	}
+	for (i = hashptr(obj) & (capspecials - 1); specials[i].obj > 1;
+	     i = (i + 1) & (capspecials - 1))
+		;
+	if (!specials[i].obj)
+		usedspecials++;
+	specials[i].obj = obj;
+	specials[i].fn = fn;
+	specials[i].arg = arg;
+	nspecials++;
+	__atomic_fetch_add(&s->nspecials, 1, __ATOMIC_RELAXED);
+	unlock(&finlock);
+	return 0;
+}
+
+/*
+ * A finalizable object keeps what it points to (and its arg), but not
+ * itself: shade its contents, not it (Go's markrootSpans).  Queued
+ * finalizers keep their objects.  World stopped or GC goroutine only.
+ */
+static void scanspecials(void)
+{
+	size_t i;
+
+	lock(&finlock);
+	for (i = 0; i < capspecials; i++) {
+		struct special *sp = &specials[i];
+		struct mspan *s;
+		size_t sz;
+
+		if (sp->obj <= 1)
+			continue;
+		markword((uintptr_t)sp->arg);
+		s = spanof(sp->obj);
+		if (s->spanclass & 1)
+			continue;
+		sz = s->elemsize ? s->elemsize : s->npages * PAGE_SIZE;
+		graypush(sp->obj, sp->obj + sz);
+	}
+	for (i = 0; i < nfinq; i++) {
+		markword(finq[i].obj);
+		markword((uintptr_t)finq[i].arg);
+	}
+	unlock(&finlock);
+}
+
+/*
+ * gc_finalize_dead() - sweep found @dead objects (bits of word @w) of
+ * @s unmarked; queue the finalizers of those that have one and keep them
+ * (their contents were kept by scanspecials).  Returns the bits to free.
+ */
+uint64_t gc_finalize_dead(struct mspan *s, uint32_t w, uint64_t dead)
+{
+	uint64_t keep = 0, d = dead;
+
+	lock(&finlock);
+	while (d) {
+		uint32_t b = (uint32_t)__builtin_ctzll(d);
+		uintptr_t obj = s->base + (uintptr_t)(w * 64 + b) * (s->elemsize ? s->elemsize : 0);
+		struct special *sp;
+
+		d &= d - 1;
+		if (!s->elemsize)
+			obj = s->base;
+		sp = special_find(obj);
+		if (!sp)
+			continue;
+		if (nfinq == capfinq) {
+			size_t ncap = capfinq ? capfinq * 2 : 256;
+			struct special *n = sysmap(ncap * sizeof(*n));
+
+			if (!n)
+				throw("gc: out of memory for the finalizer queue");
+			if (finq) {
+				memcpy(n, finq, nfinq * sizeof(*n));
+				sysunmap(finq, capfinq * sizeof(*n));
+			}
+			finq = n;
+			capfinq = ncap;
+		}
+		finq[nfinq++] = *sp;
+		sp->obj = 1;
+		nspecials--;
+		__atomic_fetch_sub(&s->nspecials, 1, __ATOMIC_RELAXED);
+		keep |= 1ULL << b;
+	}
+	unlock(&finlock);
+	/* Not woken from here: sweepers hold an mcentral lock, and waking
+	 * takes sched.lock, which is taken before mcentral locks. */
+	return dead & ~keep;
+}
+
+/* Wake the finalizer goroutine if anything is queued; no lock held. */
+static void wakefing(void)
+{
+	if (__atomic_load_n(&nfinq, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&finwaiting, __ATOMIC_ACQUIRE) && gc.fing)
+		unpark_noyield(gc.fing);
+}
+
+static void runfinq(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		struct special f;
+
+		lock(&finlock);
+		if (!nfinq) {
+			__atomic_store_n(&finwaiting, 1, __ATOMIC_RELEASE);
+			unlock(&finlock);
+			park_reason(waitReasonFinalizerWait);
+			__atomic_store_n(&finwaiting, 0, __ATOMIC_RELEASE);
+			continue;
+		}
+		f = finq[--nfinq];
+		unlock(&finlock);
+		f.fn((void *)f.obj, f.arg);
+		__atomic_fetch_add(&gc.finrun, 1, __ATOMIC_RELAXED);
+		f.obj = 0;	/* no stale copy on our stack keeps it */
+	}
+}
+
+/* ---- the cycle ---- */
+
+static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
+{
+	(void)unused;
+	while (lo < hi) {
+		struct mspan *s = spanof(lo);
+		uintptr_t end = (lo | (physpagesize() - 1)) + 1, send;
+
+		if (end > hi)
+			end = hi;
+		if (s && __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
+		    !(s->spanclass & 1)) {
+			send = s->base + s->npages * PAGE_SIZE;
+			if (!s->elemsize) {
+				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE))
+					scanrange(lo, end);
+			} else if (lo < send) {
+				uint32_t i = span_objindex(s, lo), i1 = span_objindex(s, end - 1);
+
+				for (; i <= i1 && i < s->nelems; i++) {
+					uintptr_t b = s->base + (uintptr_t)i * s->elemsize;
+
+					if (__atomic_load_n(&s->gcmarkbits[i >> 6], __ATOMIC_RELAXED) &
+					    (1ULL << (i & 63)))
+						scanrange(b < lo ? lo : b,
+							  b + s->elemsize > end ? end : b + s->elemsize);
+				}
+			}
+		}
+		lo = end;
+	}
+}
+
+static void heapbounds(void)
+{
+	size_t i, n = narenas();
+
+	for (i = 0; i < n; i++) {
+		uintptr_t b = arena_base(i);
+
+		if (b < heaplo)
+			heaplo = b;
+		if (b + ARENA_SIZE > heaphi)
+			heaphi = b + ARENA_SIZE;
+	}
+}
+
+/* Stacks of goroutines that ran since their scan, world stopped. */
+static void rescanstacks(void)
+{
+	struct g *gp;
+
+	for_each_g(i, gp)
+		if (__atomic_load_n(&gp->gcstackdirty, __ATOMIC_RELAXED))
+			scanstack(gp, true);
+}
+
+static void flushcaches(void)
+{
+	int32_t i;
+
+	for (i = 0; i < GORT_MAXPROCS_LIMIT; i++) {
+		struct p *pp = allp[i];
+
+		if (pp && pp->mcache)
+			mcache_flushall(pp->mcache);
+	}
+	for (i = 0; i < heap.nnodes; i++) {
+		lock(&heap.extlock[i]);
+		mcache_flushall(&heap.extcache[i]);
+		unlock(&heap.extlock[i]);
+	}
+}
+
+static int64_t unixnow(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/**
+ * gort_gc_phase() - probe point: the collector enters phase @phase
+ * (0 off, 1 mark, 2 mark termination) of cycle @cycle.
+ */
+__probe void gort_gc_phase(uint32_t cycle, uint32_t phase, uint64_t heaplive)
+{
+	PROBE_FRAME();
+	(void)cycle, (void)heaplive;
+	__atomic_store_n(&gc.phase, phase, __ATOMIC_SEQ_CST);
+}
+
+static void setgoal(void)
+{
+	uint64_t base = gc.marked < (4 << 20) / 2 ? (4 << 20) / 2 : gc.marked;
+	int pct = __atomic_load_n(&gc.percent, __ATOMIC_RELAXED);
+
+	gc.goal = pct < 0 ? UINT64_MAX / 2 : base + base * (uint64_t)pct / 100;
+	if (heap.memlimit > 0 && gc.goal > (uint64_t)heap.memlimit)
+		gc.goal = (uint64_t)heap.memlimit > gc.marked ? (uint64_t)heap.memlimit :
+								gc.marked + (1 << 20);
+	/* Start early enough for concurrent mark to finish near the goal. */
+	gc.trigger = gc.marked + (gc.goal - gc.marked) * 7 / 8;
+	if (pct < 0)
+		gc.trigger = UINT64_MAX / 2;
+}
+
+static void gccycle(bool forced)
+{
+	int64_t t0, t1, t2, t3, t4, stw1, stw2, cpu0 = nanotime();
+	uint64_t heap0, pages = 0, dirty = 0;
+	uint32_t cycle = gc.started + 1, rounds = 0;
+	struct g *gp;
+
+	/* Sweep termination. */
+	sweep_finish();
+	heap0 = heap_alloc_bytes();
+	ndataroots = 0;
+	if (!nodata)
+		dl_iterate_phdr(phdr_cb, NULL);
+	/*
+	 * The dirty interval starts before allocate-black does: a black
+	 * object is never scanned as new, so whatever a goroutine stores in
+	 * it must land on a page the next look reports as written.
+	 */
+	if (gcmode != GCMODE_STW)
+		gcdirty_reset();
+	t0 = nanotime();
+	stopTheWorld("GC sweep termination");
+	gc.started = cycle;
+	gc.markedthis = 0;
+	if (gcmode != GCMODE_STW) {
+		__atomic_store_n(&gcblack, 1, __ATOMIC_SEQ_CST);
+		gort_gc_phase(cycle, _GCmark, heap0);
+		startTheWorld();
+	}
+	t1 = nanotime();
+	stw1 = t1 - t0;
+
+	/* Concurrent mark; in stw mode the world stays stopped. */
+	heapbounds();
+	if (gcmode != GCMODE_STW) {
+		scandata();
+		scantimers();
+		scanspecials();
+		for_each_g(i, gp) {
+			scanstack(gp, false);
+			if (!(i & 63)) {
+				drain(true);
+				preemptcheck();
+			}
+		}
+		drain(true);
+		for (rounds = 0; rounds < 16; rounds++) {
+			pages = gcdirty_collect(rescan_pages, NULL);
+			dirty += pages;
+			scandata();
+			drain(true);
+			if (pages < 64)
+				break;
+		}
+	}
+	t2 = nanotime();
+
+	/* Mark termination. */
+	if (gcmode != GCMODE_STW)
+		stopTheWorld("GC mark termination");
+	gort_gc_phase(cycle, _GCmarktermination, heap_alloc_bytes());
+	heapbounds();
+	if (gcmode == GCMODE_STW) {
+		scandata();
+		scantimers();
+		scanspecials();
+		for_each_g(i, gp)
+			scanstack(gp, true);
+	} else {
+		pages = gcdirty_collect(rescan_pages, NULL);
+		dirty += pages;
+		scandata();
+		scantimers();
+		rescanstacks();
+	}
+	drain(false);
+	__atomic_store_n(&gcblack, 0, __ATOMIC_SEQ_CST);
+	flushcaches();
+	gc.marked = gc.markedthis;
+	__atomic_store_n(&heap.sweepgen, heap.sweepgen + 2, __ATOMIC_SEQ_CST);
+	setgoal();
+	__atomic_store_n(&gc.heaplive, gc.marked, __ATOMIC_RELAXED);
+	gc.done = cycle;
+	gort_gc_phase(cycle, _GCoff, gc.marked);
+	t3 = nanotime();
+	stw2 = t3 - t2;
+	{
+		uint32_t k = (cycle - 1) % GORT_GC_PAUSE_RING;
+
+		gc.pausens[k] = (uint64_t)(stw1 + stw2);
+		gc.pauseend[k] = (uint64_t)unixnow();
+		gc.lastgc_unix = gc.pauseend[k];
+		gc.pausetotal += (uint64_t)(stw1 + stw2);
+		if (forced)
+			gc.numforced++;
+		gc.dirtypages += dirty;
+		gc.rounds += rounds;
+	}
+	startTheWorld();
+	t4 = nanotime();
+	gc.lastgc = t4;
+	{
+		uint32_t n;
+
+		lock(&gc.lock);
+		n = gc.nwaiters;
+		gc.nwaiters = 0;
+		unlock(&gc.lock);
+		while (n--)
+			semrelease1(&gc.donesema, false);
+	}
+	gc.gccpu += (t4 - cpu0);
+	if (debug.gctrace) {
+		double since = (double)(t0 - sched.starttime) / 1e9;
+		int procs = atomic_load(&gomaxprocs);
+
+		printf_raw("gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, "
+			   "%.3f+%.3f/%.3f/0+%.3f ms cpu, %llu->%llu->%llu MB, %llu MB goal, "
+			   "%llu MB stacks, %llu MB globals, %d P%s (%s: %llu dirty pages, %u rounds)\n",
+			   cycle, since,
+			   (int)(100.0 * (double)gc.gccpu / ((double)(t4 - sched.starttime) * procs) + 0.5),
+			   stw1 / 1e6, (t2 - t1) / 1e6, stw2 / 1e6,
+			   stw1 / 1e6, (t2 - t1) / 1e6, (t2 - t1) / 1e6, stw2 / 1e6,
+			   (unsigned long long)(heap0 >> 20),
+			   (unsigned long long)(heap_alloc_bytes() >> 20),
+			   (unsigned long long)(gc.marked >> 20),
+			   (unsigned long long)(gc.goal >> 20), 0ULL,
+			   (unsigned long long)0, procs, forced ? " (forced)" : "",
+			   gcdirty_name(gcmode), (unsigned long long)dirty, rounds);
+	}
+}
+
+/* Wake the GC goroutine without yielding (callers may hold an mcache). */
+void gc_wake(void)
+{
+	if (gc.bg)
+		unpark_noyield(gc.bg);
+}
+
+static void bgsweep_and_cycles(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		bool forced;
+		unsigned int n = 0;
+
+		lock(&gc.lock);
+		if (gc.done == gc.requested &&
+		    __atomic_load_n(&gc.heaplive, __ATOMIC_RELAXED) >= gc.trigger &&
+		    heap_alloc_bytes() >= gc.trigger)
+			gc.requested = gc.done + 1;
+		if (gc.done == gc.requested) {
+			unlock(&gc.lock);
+			/* Sweep in the background, then sleep. */
+			while (sweepone())
+				if (!(++n & 63)) {
+					wakefing();
+					preemptcheck();
+				}
+			wakefing();
+			park_reason(waitReasonGCWorkerIdle);
+			continue;
+		}
+		forced = gc.forced;
+		gc.forced = 0;
+		unlock(&gc.lock);
+		gccycle(forced);
+	}
+}
+
+/*
+ * gc_alloc_hook() - an mcache took @bytes of fresh space (a span refill,
+ * a large object).  Sets c->gcwake when a cycle should start; the
+ * allocator wakes the GC goroutine once it has let go of its locks.
+ */
+void gc_alloc_hook(uint64_t bytes, struct mcache *c)
+{
+	uint64_t live = __atomic_add_fetch(&gc.heaplive, bytes, __ATOMIC_RELAXED);
+
+	if (!gc.inited || gcstressn ||
+	    live < gc.trigger || __atomic_load_n(&gc.phase, __ATOMIC_RELAXED) != _GCoff)
+		return;
+	/* heaplive counts whole spans handed out and no frees: check. */
+	live = heap_alloc_bytes();
+	if (live < gc.trigger) {
+		__atomic_store_n(&gc.heaplive, live, __ATOMIC_RELAXED);
+		return;
+	}
+	c->gcwake = true;
+}
+
+/* gcstress=N: every Nth allocation asks for a cycle (gort_alloc). */
+void gc_stress_tick(void)
+{
+	if (!gc.inited || __atomic_add_fetch(&gc.stresscount, 1, __ATOMIC_RELAXED) % gcstressn)
+		return;
+	lock(&gc.lock);
+	if (gc.requested == gc.done)
+		gc.requested = gc.done + 1;
+	unlock(&gc.lock);
+	gc_wake();
+}
+
+void gc_poison(void *p, size_t n)
+{
+	memset(p, 0xa5, n);
+}
+
+void gc_sysmon_tick(int64_t now)
+{
+	/* Go's forcegcperiod: a cycle at least every 2 minutes. */
+	if (!gc.inited || gc.percent < 0 || now - gc.lastgc < 120LL * 1000 * 1000 * 1000)
+		return;
+	lock(&gc.lock);
+	if (gc.requested == gc.done) {
+		gc.requested = gc.done + 1;
+		gc.forced = 1;
+	}
+	gc.lastgc = now;
+	unlock(&gc.lock);
+	gc_wake();
+}
+
+__export int gort_gc(void)
+{
+	uint32_t want;
+	struct g *gp = getg();
+
+	if (!gp || !gc.inited)
+		return -EPERM;
+	lock(&gc.lock);
+	/* A cycle under way may have marked what is now garbage: one more. */
+	want = (gc.started != gc.done ? gc.started : gc.done) + 1;
+	if (gc.requested < want)
+		gc.requested = want;
+	gc.forced = 1;
+	unlock(&gc.lock);
+	gc_wake();
+	for (;;) {
+		bool got;
+
+		lock(&gc.lock);
+		if ((int32_t)(gc.done - want) >= 0) {
+			unlock(&gc.lock);
+			break;
+		}
+		gc.nwaiters++;
+		unlock(&gc.lock);
+		semacquire1(&gc.donesema, false, waitReasonGarbageCollection, -1, &got);
+	}
+	/* As runtime.GC: the sweep is finished before we return. */
+	while (sweepone())
+		;
+	wakefing();
+	return 0;
+}
+
+__export int gort_gc_percent(int percent)
+{
+	int old;
+
+	lock(&gc.lock);
+	old = gc.percent;
+	gc.percent = percent;
+	heap.gcpercent = percent;
+	setgoal();
+	unlock(&gc.lock);
+	gc_wake();
+	return old;
+}
+
+__export int gort_gc_add_roots(void *addr, size_t len)
+{
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+	size_t i;
+
+	if (!addr || !len || hi < lo)
+		return -EINVAL;
+	lock(&rootslock);
+	for (i = 0; i < nuroots; i++) {
+		if (lo < uroots[i].hi && uroots[i].lo < hi) {
+			unlock(&rootslock);
+			return -EINVAL;
+		}
+	}
+	if (nuroots == capuroots) {
+		size_t ncap = capuroots ? capuroots * 2 : 64;
+		struct range *n = sysmap(ncap * sizeof(*n));
+
+		if (!n) {
+			unlock(&rootslock);
+			return -ENOMEM;
+		}
+		if (uroots) {
+			memcpy(n, uroots, nuroots * sizeof(*n));
+			sysunmap(uroots, capuroots * sizeof(*n));
+		}
+		uroots = n;
+		capuroots = ncap;
+	}
+	uroots[nuroots].lo = lo;
+	uroots[nuroots].hi = hi;
+	nuroots++;
+	unlock(&rootslock);
+	return 0;
+}
+
+__export int gort_gc_remove_roots(void *addr)
+{
+	size_t i;
+
+	lock(&rootslock);
+	for (i = 0; i < nuroots; i++) {
+		if (uroots[i].lo == (uintptr_t)addr) {
+			uroots[i] = uroots[--nuroots];
+			unlock(&rootslock);
+			return 0;
+		}
+	}
+	unlock(&rootslock);
+	return -ENOENT;
+}
+
+void gc_stats_free(int node, uint8_t sc, uint64_t n, uint64_t bytes)
+{
+	struct mcache *c = sweepstats[node];
+
+	__atomic_fetch_add(&c->nfree[sc], n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->bytesfree[node], bytes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->nfreenode[node], n, __ATOMIC_RELAXED);
+}
+
+struct mcache *gc_sweepstats(int node)
+{
+	return sweepstats[node];
+}
+
+__export int gort_read_gcstats(struct gort_gcstats *out)
+{
+	struct gort_gcstats st;
+	int64_t now = nanotime();
+	size_t sz;
+
+	if (!out || out->sz < sizeof(size_t))
+		return -EINVAL;
+	memset(&st, 0, sizeof(st));
+	lock(&gc.lock);
+	st.num_gc = gc.done;
+	st.num_forced_gc = gc.numforced;
+	st.pause_total_ns = gc.pausetotal;
+	memcpy(st.pause_ns, gc.pausens, sizeof(st.pause_ns));
+	memcpy(st.pause_end, gc.pauseend, sizeof(st.pause_end));
+	st.last_gc = gc.lastgc_unix;
+	st.next_gc = gc.goal;
+	if (sched.started && now > sched.starttime)
+		st.gc_cpu_fraction = (double)gc.gccpu /
+				     ((double)(now - sched.starttime) * atomic_load(&gomaxprocs));
+	st.mode = gcdirty_name(gcmode);
+	st.dirty_pages = gc.dirtypages;
+	st.mark_rounds = gc.rounds;
+	st.finalizers_run = __atomic_load_n(&gc.finrun, __ATOMIC_RELAXED);
+	unlock(&gc.lock);
+	sz = out->sz < sizeof(st) ? out->sz : sizeof(st);
+	st.sz = sz;
+	memcpy(out, &st, sz);
+	return 0;
+}
+
+/* The stack of the thread that called gort_main: main's args live there. */
+void gc_mainstack(uintptr_t sp)
+{
+	pthread_attr_t a;
+	void *lo;
+	size_t len;
+
+	if (pthread_getattr_np(pthread_self(), &a))
+		return;
+	if (!pthread_attr_getstack(&a, &lo, &len)) {
+		gc.mainsp = sp & ~(uintptr_t)7;
+		gc.mainhi = (uintptr_t)lo + len;
+	}
+	pthread_attr_destroy(&a);
+}
+
+/*
+ * gcinit() - from the main goroutine, before the program's main: pick
+ * the dirty-page mode and start the GC and finalizer goroutines.
+ */
+void gcinit(void)
+{
+	const char *m = getenv("GORT_GCMODE");
+	int want = GCMODE_UFFD, i;
+
+	if (m && !strcmp(m, "stw"))
+		want = GCMODE_STW;
+	else if (m && !strcmp(m, "softdirty"))
+		want = GCMODE_SOFTDIRTY;
+	nodata = debug.gcnodata > 0;
+	gcstressn = debug.gcstress > 0 ? (uint64_t)debug.gcstress : 0;
+	for (i = 0; i < heap.nnodes; i++) {
+		sweepstats[i] = allocmcache(i);
+	}
+	gcdirty_init(want);
+	gc.percent = heap.gcpercent;
+	gc.lastgc = nanotime();
+	setgoal();
+	gc.bg = gosys(bgsweep_and_cycles, NULL);
+	gc.fing = gosys(runfinq, NULL);
+	if (!gc.bg || !gc.fing)
+		fatal("gcinit: cannot start the GC goroutines");
+	gc.inited = true;
+	if (debug.verbose)
+		printf_raw("gort: gc: %s dirty-page tracking, GORT_GC=%d%s\n", gcdirty_name(gcmode),
+			   gc.percent, nodata ? ", data segments not scanned" : "");
+}

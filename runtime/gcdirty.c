@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gcdirty.c - the collector's write barrier, done by the kernel: which
+ * pages of the heap were written since we last looked.
+ *
+ * Modes, best first (gcdirty_init picks the first that works, or the one
+ * GORT_DEBUG=gcmode= asks for):
+ *
+ *   uffd-wp     the arenas are registered with a userfaultfd in
+ *               write-protect async mode (UFFD_FEATURE_WP_ASYNC +
+ *               WP_UNPOPULATED, Linux 6.7): a write to a protected page
+ *               is resolved by the kernel itself, which only clears the
+ *               page's uffd-wp bit.  The PAGEMAP_SCAN ioctl on
+ *               /proc/self/pagemap lists the pages whose bit is clear
+ *               (written, by us or by the kernel: read(), io_uring) and
+ *               protects them again, in one pass.
+ *   soft-dirty  writing "4" to /proc/self/clear_refs clears every
+ *               soft-dirty bit of the process; bit 55 of a page's
+ *               /proc/self/pagemap entry says whether it was written
+ *               since.  Costs more per round (the clear walks the whole
+ *               address space, the read is 8 bytes per page).
+ *   stw         nothing: the collector marks with the world stopped.
+ *
+ * gcdirty_reset() starts a new interval (the world is stopped);
+ * gcdirty_collect() reports pages written in it.  With uffd-wp a collect
+ * also re-protects what it reports, atomically per page, so the next
+ * collect reports only newer writes.  Soft-dirty bits cannot be read and
+ * cleared at once (a write between the read and the clear would be
+ * lost), so in that mode a collect reports every page written since the
+ * reset, and only the reset clears.  Only the GC goroutine calls these.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+
+#include "mgc.h"
+
+/* UAPI newer than Debian 12's libc headers (Linux 6.1). */
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY		1
+#endif
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	uint64_t start, end, categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#define PM_SCAN_WP_MATCHING	(1 << 0)
+#define PM_SCAN_CHECK_WPASYNC	(1 << 1)
+#define PAGE_IS_WRITTEN		(1 << 1)
+#endif
+
+#define SOFTDIRTY_BIT	(1ULL << 55)
+#define MAXRANGES	4096
+#define VECLEN		512
+
+int gcmode = GCMODE_STW;
+static int uffd = -1, pagemapfd = -1;
+static size_t pgsz;
+
+/* Tracked ranges (arenas), append-only; rangelock for writers. */
+static struct lock rangelock;
+static struct {
+	uintptr_t lo, hi;
+} ranges[MAXRANGES];
+static uint32_t nranges;
+
+const char *gcdirty_name(int mode)
+{
+	return mode == GCMODE_UFFD ? "uffd-wp" : mode == GCMODE_SOFTDIRTY ? "soft-dirty" : "stw";
+}
+
+static int uffd_register(uintptr_t lo, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = lo, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? -errno_get() : 0;
+}
+
+/*
+ * One PAGEMAP_SCAN pass over [lo, hi): report written pages to @fn (if
+ * any) and write-protect them.  Returns pages reported, or -errno.
+ */
+static long uffd_scan(uintptr_t lo, uintptr_t hi,
+		      void (*fn)(uintptr_t, uintptr_t, void *), void *arg)
+{
+	struct page_region vec[VECLEN];
+	long pages = 0;
+
+	while (lo < hi) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			.start = lo, .end = hi,
+			.vec = (uintptr_t)vec, .vec_len = VECLEN,
+			.category_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+		long n = ioctl(pagemapfd, PAGEMAP_SCAN, &a), i;
+
+		if (n < 0)
+			return -errno_get();
+		for (i = 0; i < n; i++) {
+			pages += (long)((vec[i].end - vec[i].start) / pgsz);
+			if (fn)
+				fn(vec[i].start, vec[i].end, arg);
+		}
+		if (a.walk_end <= lo)
+			break;
+		lo = a.walk_end;
+	}
+	return pages;
+}
+
+static int softdirty_clear(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno_get();
+	n = write(fd, "4", 1);
+	close(fd);
+	return n == 1 ? 0 : -EIO;
+}
+
+static long softdirty_scan(uintptr_t lo, uintptr_t hi,
+			   void (*fn)(uintptr_t, uintptr_t, void *), void *arg)
+{
+	uint64_t ent[512];
+	long pages = 0;
+	uintptr_t run = 0;
+
+	while (lo < hi) {
+		size_t n = (hi - lo) / pgsz, i;
+		ssize_t got;
+
+		if (n > ARRAY_SIZE(ent))
+			n = ARRAY_SIZE(ent);
+		got = pread(pagemapfd, ent, n * 8, (off_t)(lo / pgsz * 8));
+		if (got <= 0)
+			return got < 0 ? -errno_get() : -EIO;
+		n = (size_t)got / 8;
+		for (i = 0; i < n; i++) {
+			uintptr_t pg = lo + i * pgsz;
+
+			if (ent[i] & SOFTDIRTY_BIT) {
+				pages++;
+				if (!run)
+					run = pg;
+			} else if (run) {
+				if (fn)
+					fn(run, pg, arg);
+				run = 0;
+			}
+		}
+		lo += n * pgsz;
+	}
+	if (run && fn)
+		fn(run, lo, arg);
+	return pages;
+}
+
+/* Does the kernel really track a write to a protected page? */
+static bool uffd_selftest(void)
+{
+	char *p = sysmap(4 * pgsz);
+	long before, after;
+	bool ok = false;
+
+	if (!p)
+		return false;
+	if (uffd_register((uintptr_t)p, 4 * pgsz))
+		goto out;
+	p[0] = 1;
+	before = uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * pgsz, NULL, NULL);
+	p[pgsz] = 1;		/* a write after protection must show */
+	after = uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * pgsz, NULL, NULL);
+	ok = before >= 1 && after == 1;
+out:
+	sysunmap(p, 4 * pgsz);
+	return ok;
+}
+
+static int try_uffd(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (uffd < 0)
+		return -errno_get();
+	if (ioctl(uffd, UFFDIO_API, &api) ||
+	    (api.features & (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)) !=
+	    (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED) || !uffd_selftest()) {
+		close(uffd);
+		uffd = -1;
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static bool softdirty_selftest(void)
+{
+	char *p = sysmap(2 * pgsz);
+	bool ok;
+
+	if (!p)
+		return false;
+	p[0] = 1;
+	ok = !softdirty_clear() && softdirty_scan((uintptr_t)p, (uintptr_t)p + 2 * pgsz,
+						  NULL, NULL) == 0;
+	p[pgsz] = 1;
+	ok = ok && softdirty_scan((uintptr_t)p, (uintptr_t)p + 2 * pgsz, NULL, NULL) == 1;
+	sysunmap(p, 2 * pgsz);
+	return ok;
+}
+
+/*
+ * gcdirty_init() - pick the best mode up to @want.  Arenas tracked
+ * before this call are registered now.  Returns the mode.
+ */
+int gcdirty_init(int want)
+{
+	uint32_t i;
+
+	pgsz = physpagesize();
+	pagemapfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	lock(&rangelock);
+	if (want >= GCMODE_UFFD && pagemapfd >= 0 && !try_uffd()) {
+		for (i = 0; i < nranges; i++)
+			if (uffd_register(ranges[i].lo, ranges[i].hi - ranges[i].lo))
+				break;
+		if (i == nranges)
+			gcmode = GCMODE_UFFD;
+	}
+	if (gcmode == GCMODE_STW && want >= GCMODE_SOFTDIRTY && pagemapfd >= 0 &&
+	    softdirty_selftest())
+		gcmode = GCMODE_SOFTDIRTY;
+	unlock(&rangelock);
+	return gcmode;
+}
+
+/* gcdirty_track() - a new arena; register it if uffd is on. */
+void gcdirty_track(uintptr_t lo, size_t len)
+{
+	lock(&rangelock);
+	if (nranges == MAXRANGES)
+		throw("gcdirty_track: too many arenas");
+	if (gcmode == GCMODE_UFFD && uffd_register(lo, len))
+		throw("gcdirty_track: UFFDIO_REGISTER of a new arena failed");
+	ranges[nranges].lo = lo;
+	ranges[nranges].hi = lo + len;
+	__atomic_store_n(&nranges, nranges + 1, __ATOMIC_RELEASE);
+	unlock(&rangelock);
+}
+
+/* Written pages of every range to @fn; start a new interval. */
+uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+	uint32_t i, n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
+	uint64_t pages = 0;
+	long r;
+
+	if (gcmode == GCMODE_SOFTDIRTY) {
+		for (i = 0; i < n; i++) {
+			r = softdirty_scan(ranges[i].lo, ranges[i].hi, fn, arg);
+			if (r < 0)
+				fatalf("gc: reading /proc/self/pagemap: %s", strerror((int)-r));
+			pages += (uint64_t)r;
+		}
+		return pages;
+	}
+	if (gcmode != GCMODE_UFFD)
+		return 0;
+	for (i = 0; i < n; i++) {
+		r = uffd_scan(ranges[i].lo, ranges[i].hi, fn, arg);
+		if (r < 0)
+			fatalf("gc: PAGEMAP_SCAN: %s", strerror((int)-r));
+		pages += (uint64_t)r;
+	}
+	return pages;
+}
+
+void gcdirty_reset(void)
+{
+	if (gcmode == GCMODE_SOFTDIRTY && softdirty_clear())
+		throw("gc: cannot write /proc/self/clear_refs");
+	if (gcmode == GCMODE_UFFD)
+		gcdirty_collect(NULL, NULL);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mgc.h - the collector's hooks into the allocator, the scheduler and
+ * the stacks (gc.c, gcdirty.c, mcentral.c's sweep).
+ *
+ * Mark bits: a small object is marked when its gcmarkbits bit is set; a
+ * large object when its span's largemark is.  Allocation sets the bit of
+ * the new object while gcblack is on (allocate-black), from the start of
+ * a cycle's mark phase to mark termination.
+ *
+ * Sweep generations, as Go's: with sg = heap.sweepgen,
+ *   s->sweepgen == sg - 2  the span needs sweeping
+ *   s->sweepgen == sg - 1  a sweeper holds it (large spans only)
+ *   s->sweepgen == sg      swept, ready for use
+ * sg goes up by 2 at mark termination, with every mcache flushed, so no
+ * span an mcache holds is ever unswept; a small span is swept under its
+ * mcentral's lock before an mcache may take it.
+ */
+#ifndef GORT_MGC_H
+#define GORT_MGC_H
+
+#include "mheap.h"
+
+extern uint32_t gcblack;		/* allocate-black: mark new objects */
+
+static inline void gc_markalloc(struct mspan *s, uintptr_t p)
+{
+	uint32_t idx = span_objindex(s, p);
+
+	__atomic_fetch_or(&s->gcmarkbits[idx >> 6], 1ULL << (idx & 63), __ATOMIC_RELAXED);
+}
+
+/* gc.c */
+void gcinit(void);
+void gc_mainstack(uintptr_t sp);
+void gc_alloc_hook(uint64_t bytes, struct mcache *c);	/* refill: pacing */
+void gc_wake(void);
+void gc_stress_tick(void);
+struct mcache *gc_sweepstats(int node);
+extern uint64_t gcstressn;
+void gc_poison(void *p, size_t n);
+void gc_sysmon_tick(int64_t now);
+void gc_stackdirty(struct g *gp);
+bool gc_has_finalizer(uintptr_t obj);
+uint64_t gc_finalize_dead(struct mspan *s, uint32_t w, uint64_t dead);
+void gc_stats_free(int node, uint8_t sc, uint64_t n, uint64_t bytes);
+
+/* gcdirty.c: which pages were written since the last look */
+enum { GCMODE_STW, GCMODE_SOFTDIRTY, GCMODE_UFFD };
+int gcdirty_init(int want);
+void gcdirty_track(uintptr_t lo, size_t len);
+void gcdirty_reset(void);
+uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+const char *gcdirty_name(int mode);
+extern int gcmode;
+
+/* mcentral.c / mheap.c: sweeping */
+bool sweepone(void);			/* false: nothing left */
+void sweep_finish(void);
+void sweep_span_locked(struct mcentral *c, struct mspan *s);
+size_t narenas(void);
+uintptr_t arena_base(size_t i);
+
+#endif /* GORT_MGC_H */
