@@ -162,6 +162,7 @@ bench: $(BENCHES) $(O)/.deps-bench
 	$(Q)bench/run-sched $(O)
 	$(Q)bench/run-heap $(O)
 	$(Q)bench/run-chan $(O)
+	$(Q)bench/run-gc $(O)
 
 # ---- install ----
 install: all

@@ -5,17 +5,18 @@
  *
  * A cycle, run by the GC goroutine (Go's phases, in Go's names):
  *
- *   sweep termination  finish the previous cycle's sweep; stop the world,
- *                      turn allocate-black on, start the world.
- *   concurrent mark    start a dirty-page interval (gcdirty.c), scan the
- *                      roots and drain the gray set while goroutines run;
- *                      then rounds: collect the pages written since the
- *                      last look, re-scan the black objects on them, drain;
- *                      until a round finds few pages.
+ *   sweep termination  finish the previous cycle's sweep; start a
+ *                      dirty-page interval (gcdirty.c); stop the world,
+ *                      set gcmarking, start the world.
+ *   concurrent mark    scan the roots and drain the gray set while
+ *                      goroutines run; then rounds: collect the pages
+ *                      written since the last look, re-scan the black
+ *                      objects on them, drain; until a round finds little
+ *                      to do.
  *   mark termination   stop the world; a last round: dirty pages, the
- *                      globals, the stacks of goroutines that ran; drain;
- *                      allocate-black off; flush every mcache; sweepgen += 2;
- *                      start the world.
+ *                      globals and other roots, the stacks of goroutines
+ *                      that ran; drain; gcmarking off; flush every mcache;
+ *                      sweepgen += 2; start the world.
  *   concurrent sweep   sweepone() in the background, and in mcentral before
  *                      an mcache takes a span.
  *
@@ -26,14 +27,22 @@
  * the next look reports as written: re-scanning the black objects on
  * them restores it.  The last look is made with the world stopped, so
  * nothing can break it again before the mark bits are used.  Goroutine
- * stacks are not tracked by page: a goroutine that ran, or was readied,
- * since its stack was scanned is re-scanned at mark termination.
+ * stacks are not tracked by page: a goroutine that ran, was readied or
+ * was created since its stack was scanned is re-scanned at mark
+ * termination.
+ *
+ * Objects allocated while marking are white, unlike Go's (allocate-
+ * black): a pointer to one was stored after the interval began, so it is
+ * on a page a later look reports, in a stack re-scanned at the end, or
+ * in a root scanned at the end; short-lived ones die in the cycle they
+ * were born in, and the pages they fill cost no re-scan (only black
+ * objects on a written page are re-scanned).
  *
  * Conservative everywhere: any aligned word that points into an
  * allocated object (interior pointers too) keeps it; objects allocated
  * GORT_ALLOC_NOSCAN are not scanned.  Only the GC goroutine marks, so the
- * mark stack needs no lock; mark bits are set with atomic OR because
- * allocating Ps set bits in the same words (allocate-black).
+ * mark stack needs no lock; mark bits are set with atomic OR all the same,
+ * as sweepers in other spans share nothing but mcentral locks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,7 +59,7 @@
 #define __noasan
 #endif
 
-uint32_t gcblack;
+uint32_t gcmarking;
 uint64_t gcstressn;		/* GORT_DEBUG=gcstress=N */
 
 /* ---- state ---- */
@@ -118,9 +127,6 @@ static void graypush(uintptr_t lo, uintptr_t hi)
 	ngray++;
 }
 
-/* Bounds of the heap's address space, for a cheap first filter. */
-static uintptr_t heaplo = UINTPTR_MAX, heaphi;
-
 /*
  * markword() - if @v points into an allocated object that is white,
  * shade it: mark it and, unless noscan, push it gray.
@@ -131,7 +137,9 @@ static inline void markword(uintptr_t v)
 	uint32_t idx;
 	uint64_t bit, *mw;
 
-	if (v - heaplo >= heaphi - heaplo)
+	/* Re-read: an arena created while we mark widens them. */
+	if (v - __atomic_load_n(&arena_lo, __ATOMIC_RELAXED) >=
+	    __atomic_load_n(&arena_hi, __ATOMIC_RELAXED) - __atomic_load_n(&arena_lo, __ATOMIC_RELAXED))
 		return;
 	s = spanof(v);
 	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
@@ -176,6 +184,18 @@ static __noasan void scanrange(uintptr_t lo, uintptr_t hi)
 		markword(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED));
 }
 
+static int64_t yielded;		/* ns the GC goroutine spent preempted */
+
+/* A preemption point for the GC goroutine; counts the time it gave away
+ * (the rest of a cycle's wall time is its CPU time). */
+static void gcyield(void)
+{
+	int64_t t = nanotime();
+
+	preemptcheck();
+	yielded += nanotime() - t;
+}
+
 /* Drain the gray set.  @concurrent: let other goroutines run now and
  * then (cooperative preemption: we are one of them). */
 static void drain(bool concurrent)
@@ -187,7 +207,7 @@ static void drain(bool concurrent)
 
 		scanrange(w.lo, w.hi);
 		if (concurrent && !(++n & 255))
-			preemptcheck();
+			gcyield();
 	}
 }
 
@@ -522,6 +542,8 @@ static void runfinq(void *unused)
 
 /* ---- the cycle ---- */
 
+static uint64_t rescanned;		/* bytes re-scanned this round */
+
 static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 {
 	(void)unused;
@@ -535,8 +557,10 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 		    !(s->spanclass & 1)) {
 			send = s->base + s->npages * PAGE_SIZE;
 			if (!s->elemsize) {
-				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE))
+				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE)) {
 					scanrange(lo, end);
+					rescanned += end - lo;
+				}
 			} else if (lo < send) {
 				uint32_t i = span_objindex(s, lo), i1 = span_objindex(s, end - 1);
 
@@ -544,9 +568,13 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 					uintptr_t b = s->base + (uintptr_t)i * s->elemsize;
 
 					if (__atomic_load_n(&s->gcmarkbits[i >> 6], __ATOMIC_RELAXED) &
-					    (1ULL << (i & 63)))
-						scanrange(b < lo ? lo : b,
-							  b + s->elemsize > end ? end : b + s->elemsize);
+					    (1ULL << (i & 63))) {
+						uintptr_t a = b < lo ? lo : b;
+						uintptr_t z = b + s->elemsize > end ? end : b + s->elemsize;
+
+						scanrange(a, z);
+						rescanned += z - a;
+					}
 				}
 			}
 		}
@@ -554,19 +582,6 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 	}
 }
 
-static void heapbounds(void)
-{
-	size_t i, n = narenas();
-
-	for (i = 0; i < n; i++) {
-		uintptr_t b = arena_base(i);
-
-		if (b < heaplo)
-			heaplo = b;
-		if (b + ARENA_SIZE > heaphi)
-			heaphi = b + ARENA_SIZE;
-	}
-}
 
 /* Stacks of goroutines that ran since their scan, world stopped. */
 static void rescanstacks(void)
@@ -624,15 +639,17 @@ static void setgoal(void)
 		gc.goal = (uint64_t)heap.memlimit > gc.marked ? (uint64_t)heap.memlimit :
 								gc.marked + (1 << 20);
 	/* Start early enough for concurrent mark to finish near the goal. */
-	gc.trigger = gc.marked + (gc.goal - gc.marked) * 7 / 8;
+	gc.trigger = gc.marked + (gc.goal - gc.marked) * 5 / 8;
 	if (pct < 0)
 		gc.trigger = UINT64_MAX / 2;
 }
 
 static void gccycle(bool forced)
 {
-	int64_t t0, t1, t2, t3, t4, stw1, stw2, cpu0 = nanotime();
-	uint64_t heap0, pages = 0, dirty = 0;
+	int64_t t0, t1, t2, t4, stw1, stw2, cpu0 = nanotime();
+	uint64_t heap0, heapterm, pages = 0, dirty = 0;
+	int procs = atomic_load(&gomaxprocs);
+	int64_t markcpu;
 	uint32_t cycle = gc.started + 1, rounds = 0;
 	struct g *gp;
 
@@ -643,9 +660,8 @@ static void gccycle(bool forced)
 	if (!nodata)
 		dl_iterate_phdr(phdr_cb, NULL);
 	/*
-	 * The dirty interval starts before allocate-black does: a black
-	 * object is never scanned as new, so whatever a goroutine stores in
-	 * it must land on a page the next look reports as written.
+	 * The dirty interval starts before the first scan: a store into an
+	 * object after it is scanned must be on a page a look reports.
 	 */
 	if (gcmode != GCMODE_STW)
 		gcdirty_reset();
@@ -653,16 +669,18 @@ static void gccycle(bool forced)
 	stopTheWorld("GC sweep termination");
 	gc.started = cycle;
 	gc.markedthis = 0;
+	yielded = 0;
 	if (gcmode != GCMODE_STW) {
-		__atomic_store_n(&gcblack, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&gcmarking, 1, __ATOMIC_SEQ_CST);
 		gort_gc_phase(cycle, _GCmark, heap0);
 		startTheWorld();
+		t1 = sched.worldstarted;
+	} else {
+		t1 = nanotime();
 	}
-	t1 = nanotime();
 	stw1 = t1 - t0;
 
 	/* Concurrent mark; in stw mode the world stays stopped. */
-	heapbounds();
 	if (gcmode != GCMODE_STW) {
 		scandata();
 		scantimers();
@@ -671,16 +689,32 @@ static void gccycle(bool forced)
 			scanstack(gp, false);
 			if (!(i & 63)) {
 				drain(true);
-				preemptcheck();
+				gcyield();
 			}
 		}
 		drain(true);
+		/* Until a round re-scans little: what is left for the STW. */
 		for (rounds = 0; rounds < 16; rounds++) {
+			uint64_t before = gc.markedthis;
+
+			rescanned = 0;
+			/* Stacks that ran since: now, while they are not running,
+			 * so that little is left for mark termination. */
+			for_each_g(i, gp) {
+				if (__atomic_load_n(&gp->gcstackdirty, __ATOMIC_RELAXED) &&
+				    __atomic_load_n(&gp->status, __ATOMIC_RELAXED) != Grunning)
+					scanstack(gp, false);
+				if (!(i & 255))
+					drain(true);
+			}
 			pages = gcdirty_collect(rescan_pages, NULL);
+			if (debug.gctrace > 1)
+				printf_raw("gc %u: round %u: %llu dirty pages, %llu KB re-scanned\n", cycle, rounds,
+					   (unsigned long long)pages, (unsigned long long)(rescanned >> 10));
 			dirty += pages;
 			scandata();
 			drain(true);
-			if (pages < 64)
+			if (rescanned + (gc.markedthis - before) < (256 << 10))
 				break;
 		}
 	}
@@ -689,8 +723,8 @@ static void gccycle(bool forced)
 	/* Mark termination. */
 	if (gcmode != GCMODE_STW)
 		stopTheWorld("GC mark termination");
-	gort_gc_phase(cycle, _GCmarktermination, heap_alloc_bytes());
-	heapbounds();
+	heapterm = heap_alloc_bytes();
+	gort_gc_phase(cycle, _GCmarktermination, heapterm);
 	if (gcmode == GCMODE_STW) {
 		scandata();
 		scantimers();
@@ -698,26 +732,39 @@ static void gccycle(bool forced)
 		for_each_g(i, gp)
 			scanstack(gp, true);
 	} else {
+		int64_t a = nanotime(), b, c2;
+
+		rescanned = 0;
 		pages = gcdirty_collect(rescan_pages, NULL);
+		b = nanotime();
 		dirty += pages;
 		scandata();
 		scantimers();
+		scanspecials();
 		rescanstacks();
+		c2 = nanotime();
+		if (debug.gctrace > 1)
+			printf_raw("gc %u: mark termination: %llu dirty pages in %.3f ms, %llu KB re-scanned, roots %.3f ms\n",
+				   cycle, (unsigned long long)pages, (b - a) / 1e6,
+				   (unsigned long long)(rescanned >> 10), (c2 - b) / 1e6);
 	}
 	drain(false);
-	__atomic_store_n(&gcblack, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&gcmarking, 0, __ATOMIC_SEQ_CST);
 	flushcaches();
 	gc.marked = gc.markedthis;
 	__atomic_store_n(&heap.sweepgen, heap.sweepgen + 2, __ATOMIC_SEQ_CST);
 	setgoal();
 	__atomic_store_n(&gc.heaplive, gc.marked, __ATOMIC_RELAXED);
-	gc.done = cycle;
 	gort_gc_phase(cycle, _GCoff, gc.marked);
-	t3 = nanotime();
-	stw2 = t3 - t2;
+	startTheWorld();
+	stw2 = sched.worldstarted - t2;
+	t4 = nanotime();
+	gc.lastgc = t4;
 	{
-		uint32_t k = (cycle - 1) % GORT_GC_PAUSE_RING;
+		uint32_t k = (cycle - 1) % GORT_GC_PAUSE_RING, n;
 
+		lock(&gc.lock);
+		gc.done = cycle;
 		gc.pausens[k] = (uint64_t)(stw1 + stw2);
 		gc.pauseend[k] = (uint64_t)unixnow();
 		gc.lastgc_unix = gc.pauseend[k];
@@ -726,37 +773,41 @@ static void gccycle(bool forced)
 			gc.numforced++;
 		gc.dirtypages += dirty;
 		gc.rounds += rounds;
-	}
-	startTheWorld();
-	t4 = nanotime();
-	gc.lastgc = t4;
-	{
-		uint32_t n;
-
-		lock(&gc.lock);
 		n = gc.nwaiters;
 		gc.nwaiters = 0;
 		unlock(&gc.lock);
 		while (n--)
 			semrelease1(&gc.donesema, false);
 	}
-	gc.gccpu += (t4 - cpu0);
+	/* CPU: a pause costs every P (as Go counts it); marking, the wall
+	 * time the GC goroutine was not preempted. */
+	markcpu = (t2 - t1) - yielded;
+	if (markcpu < 0)
+		markcpu = 0;
+	lock(&gc.lock);
+	gc.gccpu += (stw1 + stw2) * procs + markcpu;
+	unlock(&gc.lock);
+	(void)cpu0;
 	if (debug.gctrace) {
-		double since = (double)(t0 - sched.starttime) / 1e9;
-		int procs = atomic_load(&gomaxprocs);
+		uint64_t stk = 0, stksys, glob = 0;
+		size_t i;
 
+		stack_memstats(&stk, &stksys);
+		for (i = 0; i < ndataroots; i++)
+			glob += dataroots[i].hi - dataroots[i].lo;
+		/* Go's format; "ms cpu" is STW + assist/background/idle + STW
+		 * (assists wait here instead of working: 0). */
 		printf_raw("gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, "
-			   "%.3f+%.3f/%.3f/0+%.3f ms cpu, %llu->%llu->%llu MB, %llu MB goal, "
-			   "%llu MB stacks, %llu MB globals, %d P%s (%s: %llu dirty pages, %u rounds)\n",
-			   cycle, since,
+			   "%.3f+0/%.3f/0+%.3f ms cpu, %llu->%llu->%llu MB, %llu MB goal, "
+			   "%llu MB stacks, %llu MB globals, %d P%s; %s: %llu dirty pages, %u rounds\n",
+			   cycle, (double)(t0 - sched.starttime) / 1e9,
 			   (int)(100.0 * (double)gc.gccpu / ((double)(t4 - sched.starttime) * procs) + 0.5),
 			   stw1 / 1e6, (t2 - t1) / 1e6, stw2 / 1e6,
-			   stw1 / 1e6, (t2 - t1) / 1e6, (t2 - t1) / 1e6, stw2 / 1e6,
-			   (unsigned long long)(heap0 >> 20),
-			   (unsigned long long)(heap_alloc_bytes() >> 20),
-			   (unsigned long long)(gc.marked >> 20),
-			   (unsigned long long)(gc.goal >> 20), 0ULL,
-			   (unsigned long long)0, procs, forced ? " (forced)" : "",
+			   stw1 * procs / 1e6, markcpu / 1e6, stw2 * procs / 1e6,
+			   (unsigned long long)(heap0 >> 20), (unsigned long long)(heapterm >> 20),
+			   (unsigned long long)(gc.marked >> 20), (unsigned long long)(gc.goal >> 20),
+			   (unsigned long long)(stk >> 20), (unsigned long long)(glob >> 20),
+			   procs, forced ? " (forced)" : "",
 			   gcdirty_name(gcmode), (unsigned long long)dirty, rounds);
 	}
 }
@@ -818,6 +869,38 @@ void gc_alloc_hook(uint64_t bytes, struct mcache *c)
 		return;
 	}
 	c->gcwake = true;
+}
+
+/**
+ * gort_gc_assist() - probe point: a goroutine that allocated past the heap
+ * goal while cycle @cycle marks waits for the cycle (@heaplive bytes in
+ * use); Go's assists do mark work instead, ours let the GC goroutine have
+ * the CPU.
+ */
+__probe void gort_gc_assist(uint32_t cycle, uint64_t heaplive)
+{
+	bool got;
+
+	PROBE_FRAME();
+	(void)heaplive;
+	lock(&gc.lock);
+	if (gc.done == cycle || !__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE)) {
+		unlock(&gc.lock);
+		return;
+	}
+	gc.nwaiters++;
+	unlock(&gc.lock);
+	semacquire1(&gc.donesema, false, waitReasonGarbageCollection, -1, &got);
+}
+
+/* gc_assist() - from gort_alloc's slow path: over the goal while marking. */
+void gc_assist(void)
+{
+	uint64_t live = __atomic_load_n(&gc.heaplive, __ATOMIC_RELAXED);
+
+	if (live > gc.goal && gc.goal && __atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE) &&
+	    getg() != gc.bg)
+		gort_gc_assist(gc.started, live);
 }
 
 /* gcstress=N: every Nth allocation asks for a cycle (gort_alloc). */

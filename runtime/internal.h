@@ -422,6 +422,7 @@ struct schedt {
 	uint64_t nhandoff __aligned(CACHELINE);
 	uint64_t nsteal, npreempt;
 
+	int64_t worldstarted;		/* nanotime() startTheWorld restarted Ps */
 	struct note stopnote;
 	struct note sysmonnote;
 	struct note mainnote;
@@ -531,5 +532,6 @@ void schedtrace(bool detailed);
 void semacquire1(uint32_t *addr, bool lifo, enum waitreason reason,
 		 int64_t timeout_ns, bool *acquired);
 void semrelease1(uint32_t *addr, bool handoff);
+bool semtryacquire(uint32_t *addr);
 
 #endif /* GORT_INTERNAL_H */

@@ -161,9 +161,7 @@ static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flag
 
 	if (c->ntcache[spc]) {
 		p = c->tcache[spc][--c->ntcache[spc]];
-		s = tcache_take(p);
-		if (unlikely(__atomic_load_n(&gcblack, __ATOMIC_RELAXED)))
-			gc_markalloc(s, (uintptr_t)p);
+		tcache_take(p);
 		/* A freed object holds old data, whatever its span's state. */
 		if (!(flags & GORT_ALLOC_NOZERO))
 			memset(p, 0, class_to_size[sc]);
@@ -200,9 +198,6 @@ static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flag
 		gc_alloc_hook((uint64_t)(s->nelems - s->allocCount + 1) * s->elemsize, c);
 		c->slow = true;
 	}
-	/* Allocate black while the GC marks (mgc.h). */
-	if (unlikely(__atomic_load_n(&gcblack, __ATOMIC_RELAXED)))
-		gc_markalloc(s, (uintptr_t)p);
 	if (!(flags & GORT_ALLOC_NOZERO) && s->needzero)
 		memset(p, 0, s->elemsize);
 	c->nmalloc[sc]++;
@@ -225,7 +220,6 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->spanclass = spanclass_of(0, flags & GORT_ALLOC_NOSCAN);
 	s->elemsize = 0;
 	s->nelems = 1;
-	s->largemark = __atomic_load_n(&gcblack, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
 	gc_alloc_hook(npages * PAGE_SIZE, c);
 	c->slow = true;
@@ -288,6 +282,8 @@ __export void *gort_alloc(size_t size, unsigned int flags)
 				gc_wake();
 			}
 			preemptcheck();
+			if (unlikely(__atomic_load_n(&gcmarking, __ATOMIC_RELAXED)))
+				gc_assist();
 		}
 	} else {
 		p = alloc_ext(cpunode(), size, flags);

@@ -21,24 +21,31 @@
 
 #include "mgc.h"
 
-/* Append at the tail: O(n), but partial lists stay short (a node's
- * spans of one class with free room). */
-static void list_append(struct mspan **head, struct mspan *s)
+/* Append to the partial list (FIFO: a span comes back to the front
+ * after the longest time to collect frees).  O(1): after a GC cycle
+ * the list may hold thousands of spans. */
+static void partial_append(struct mcentral *c, struct mspan *s)
 {
-	struct mspan **pp = head, *prev = NULL;
-
-	while (*pp) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
 	s->next = NULL;
-	s->prev = prev;
-	*pp = s;
+	s->prev = c->partialtail;
+	if (c->partialtail)
+		c->partialtail->next = s;
+	else
+		c->partial = s;
+	c->partialtail = s;
 }
 
 static struct mspan **listof(struct mcentral *c, struct mspan *s)
 {
 	return s->list == listPartial ? &c->partial : s->list == listFull ? &c->full : &c->empty;
+}
+
+/* Take @s off the list it is on (s->list says which). */
+static void list_remove(struct mcentral *c, struct mspan *s)
+{
+	if (s->list == listPartial && c->partialtail == s)
+		c->partialtail = s->prev;
+	spanlist_remove(listof(c, s), s);
 }
 
 /* Park an empty span for reuse; lock held. */
@@ -140,7 +147,7 @@ static void relist(struct mcentral *c, struct mspan *s)
 		keep_empty(c, s);
 	} else if (s->allocCount < s->nelems) {
 		s->list = listPartial;
-		list_append(&c->partial, s);
+		partial_append(c, s);
 	} else {
 		s->list = listFull;
 		spanlist_push(&c->full, s);
@@ -166,7 +173,7 @@ static bool sweep_small(struct mspan *s)
 		unlock(&c->lock);
 		return false;
 	}
-	spanlist_remove(listof(c, s), s);
+	list_remove(c, s);
 	s->list = listNone;
 	sweep_span_locked(c, s);
 	relist(c, s);
@@ -327,7 +334,7 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 		merge_frees(s);
 	}
 	while (!s && (s = c->partial)) {
-		spanlist_remove(&c->partial, s);
+		list_remove(c, s);
 		s->list = listNone;
 		if (unswept(s))
 			sweep_span_locked(c, s);
@@ -396,7 +403,7 @@ void mcentral_uncachespan(struct mcentral *c, struct mspan *s)
 	/* Partial spans queue FIFO: by the time one is taken again it has
 	 * had the longest to collect frees. */
 	if (s->list == listPartial)
-		list_append(&c->partial, s);
+		partial_append(c, s);
 	else
 		spanlist_push(&c->full, s);
 	unlock(&c->lock);
@@ -422,7 +429,7 @@ void mcentral_freed(struct mspan *s)
 	    __atomic_load_n(&s->nfreed, __ATOMIC_ACQUIRE) == s->allocCount) {
 		merge_frees(s);
 		if (s->allocCount == 0) {
-			spanlist_remove(listof(c, s), s);
+			list_remove(c, s);
 			keep_empty(c, s);
 			unlock(&c->lock);
 			return;
@@ -432,7 +439,7 @@ void mcentral_freed(struct mspan *s)
 	if (s->list == listFull) {
 		spanlist_remove(&c->full, s);
 		s->list = listPartial;
-		list_append(&c->partial, s);
+		partial_append(c, s);
 	}
 	unlock(&c->lock);
 }

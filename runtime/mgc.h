@@ -4,9 +4,10 @@
  * the stacks (gc.c, gcdirty.c, mcentral.c's sweep).
  *
  * Mark bits: a small object is marked when its gcmarkbits bit is set; a
- * large object when its span's largemark is.  Allocation sets the bit of
- * the new object while gcblack is on (allocate-black), from the start of
- * a cycle's mark phase to mark termination.
+ * large object when its span's largemark is.  New objects are white even
+ * while the GC marks (gcmarking, from sweep termination to mark
+ * termination): whatever points to one was written after the cycle's
+ * dirty interval began, so a later look finds the pointer (gc.c).
  *
  * Sweep generations, as Go's: with sg = heap.sweepgen,
  *   s->sweepgen == sg - 2  the span needs sweeping
@@ -21,14 +22,7 @@
 
 #include "mheap.h"
 
-extern uint32_t gcblack;		/* allocate-black: mark new objects */
-
-static inline void gc_markalloc(struct mspan *s, uintptr_t p)
-{
-	uint32_t idx = span_objindex(s, p);
-
-	__atomic_fetch_or(&s->gcmarkbits[idx >> 6], 1ULL << (idx & 63), __ATOMIC_RELAXED);
-}
+extern uint32_t gcmarking;		/* a cycle is between its two STWs */
 
 /* gc.c */
 void gcinit(void);
@@ -36,6 +30,7 @@ void gc_mainstack(uintptr_t sp);
 void gc_alloc_hook(uint64_t bytes, struct mcache *c);	/* refill: pacing */
 void gc_wake(void);
 void gc_stress_tick(void);
+void gc_assist(void);
 struct mcache *gc_sweepstats(int node);
 extern uint64_t gcstressn;
 void gc_poison(void *p, size_t n);
@@ -59,6 +54,7 @@ bool sweepone(void);			/* false: nothing left */
 void sweep_finish(void);
 void sweep_span_locked(struct mcentral *c, struct mspan *s);
 size_t narenas(void);
+extern uintptr_t arena_lo, arena_hi;
 uintptr_t arena_base(size_t i);
 
 #endif /* GORT_MGC_H */

@@ -33,6 +33,10 @@ static struct lock arenalock;
 static uintptr_t arenalist[MAXARENAS];	/* bases, in creation order */
 static size_t narena;			/* atomic; arenalock for writers */
 
+/* Bounds of all arena space, only ever widened, before an arena is used
+ * (the collector's first filter for a possible pointer). */
+uintptr_t arena_lo = UINTPTR_MAX, arena_hi;
+
 size_t narenas(void)
 {
 	return __atomic_load_n(&narena, __ATOMIC_ACQUIRE);
@@ -202,6 +206,10 @@ static uintptr_t arena_grow(int ni, size_t n)
 			throw("arena_grow: too many arenas");
 		arenalist[narena] = a;
 		__atomic_store_n(&narena, narena + 1, __ATOMIC_RELEASE);
+		if (a < arena_lo)
+			__atomic_store_n(&arena_lo, a, __ATOMIC_RELEASE);
+		if (a + ARENA_SIZE > arena_hi)
+			__atomic_store_n(&arena_hi, a + ARENA_SIZE, __ATOMIC_RELEASE);
 	}
 	unlock(&arenalock);
 	gcdirty_track(base, n);

@@ -158,7 +158,8 @@ struct mheapnode {
 /* struct mcentral - spans of one span class on one node. */
 struct mcentral {
 	struct lock lock;
-	struct mspan *partial;		/* some free objects */
+	struct mspan *partial;		/* some free objects, FIFO */
+	struct mspan *partialtail;
 	struct mspan *full;		/* no free objects */
 	struct mspan *empty;		/* no live objects: kept for reuse,
 					 * released by mcentral_trim() */

@@ -736,7 +736,7 @@ __probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
 		throw("goready: bad g status");
 	store_release(&gp->status, Grunnable);
 	/* Its stack may hold what the waker handed over (chan.c). */
-	if (unlikely(load_relaxed(&gcblack)))
+	if (unlikely(load_relaxed(&gcmarking)))
 		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
 	if (pp) {
 		runqput(pp, gp, next);
@@ -775,7 +775,7 @@ __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
 	/* While the GC marks, a goroutine that runs is re-scanned (gc.c). */
-	if (unlikely(load_relaxed(&gcblack)))
+	if (unlikely(load_relaxed(&gcmarking)))
 		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
 	if (likely(gp->ctx.sp)) {
 		asan_enter_g(mp, gp);
@@ -1033,6 +1033,9 @@ static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	gp->ctx.sp = 0;		/* launched on its empty stack by execute */
 	pp->ngoroutine++;
 	atomic_store_explicit(&gp->status, Grunnable, relaxed);
+	/* Its arg may be new to a GC that is marking: scan it at the end. */
+	if (unlikely(load_relaxed(&gcmarking)))
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
 	if (newg)
 		*newg = gp;
 	gort_sched_newproc(gp, parent, pp);
@@ -1629,8 +1632,10 @@ void stopTheWorld(const char *reason)
 
 	if (!mp || !mp->p)
 		fatal("stopTheWorld: not on a goroutine");
-	/* One stop-the-world at a time; waiting here parks (Go's worldsema). */
-	semacquire1(&worldsema, false, waitReasonStopTheWorld, -1, &(bool){0});
+	/* One stop-the-world at a time; waiting here parks (Go's worldsema).
+	 * Uncontended, no preemption point: we stop the world now. */
+	if (!semtryacquire(&worldsema))
+		semacquire1(&worldsema, false, waitReasonStopTheWorld, -1, &(bool){0});
 	mp = getm();
 	mp->locks++;
 	gort_sched_stw(reason, 1);
@@ -1756,6 +1761,8 @@ void startTheWorld(void)
 		runnable = pp->link;
 		startm(pp, false);
 	}
+	/* The pause ends here; what follows may yield (gc.c measures). */
+	sched.worldstarted = nanotime();
 	gort_sched_stw("", 0);
 	wakep();
 	mp->locks--;

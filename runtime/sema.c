@@ -51,6 +51,14 @@ static bool cansemacquire(uint32_t *addr)
 	return false;
 }
 
+/* semtryacquire() - take a unit of *@addr if one is free; never yields
+ * (stopTheWorld: a collector about to stop the world must not go to the
+ * back of the run queue first). */
+bool semtryacquire(uint32_t *addr)
+{
+	return cansemacquire(addr);
+}
+
 /* root->lock held. */
 static void queue(struct semaroot *root, struct g *gp, bool lifo)
 {
