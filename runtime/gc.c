@@ -913,6 +913,7 @@ void gc_stress_tick(void)
 		gc.requested = gc.done + 1;
 	unlock(&gc.lock);
 	gc_wake();
+	gort_yield();		/* let it run: stress means many cycles */
 }
 
 void gc_poison(void *p, size_t n)

@@ -278,8 +278,11 @@ __export void *gort_alloc(size_t size, unsigned int flags)
 		if (unlikely(c->slow)) {
 			c->slow = false;
 			if (c->gcwake) {
+				/* Let the GC goroutine (readied to our runnext)
+				 * start the cycle now, as Go's mallocgc would. */
 				c->gcwake = false;
 				gc_wake();
+				gort_yield();
 			}
 			preemptcheck();
 			if (unlikely(__atomic_load_n(&gcmarking, __ATOMIC_RELAXED)))
