@@ -64,36 +64,7 @@ uint64_t gcstressn;		/* GORT_DEBUG=gcstress=N */
 
 /* ---- state ---- */
 
-enum gcphase { _GCoff, _GCmark, _GCmarktermination };
-
-static struct {
-	struct lock lock;		/* requests, waiters */
-	uint32_t phase;			/* enum gcphase */
-	uint32_t started, done;		/* cycles begun / completed */
-	uint32_t requested;		/* run cycles until done == requested */
-	uint32_t forced;		/* the requested one is forced */
-	struct g *bg;			/* the GC goroutine */
-	struct g *fing;			/* the finalizer goroutine */
-	bool inited;
-	int percent;			/* GORT_GC, < 0 off */
-	uint64_t heaplive;		/* atomic: bytes handed to mcaches since mark */
-	uint64_t trigger;		/* start a cycle when heaplive reaches it */
-	uint64_t goal;
-	uint64_t marked;		/* bytes marked by the last cycle */
-	uint64_t markedthis;		/* this cycle, so far */
-	int64_t lastgc;			/* nanotime() of the last cycle's end */
-	uintptr_t mainsp, mainhi;	/* the gort_main caller's stack */
-	uint32_t donesema;		/* gort_gc callers wait here */
-	uint32_t nwaiters;		/* under lock */
-	/* gcstats */
-	uint32_t numforced;
-	uint64_t pausetotal;
-	uint64_t pausens[GORT_GC_PAUSE_RING], pauseend[GORT_GC_PAUSE_RING];
-	uint64_t lastgc_unix;
-	int64_t gccpu;			/* ns the GC goroutine worked */
-	uint64_t dirtypages, rounds, finrun;
-	uint64_t stresscount;
-} gc = { .percent = 100 };
+struct gcstate gc = { .percent = 100 };
 
 /* Per-node sweep statistics: frees the sweeper made (mstats sums them). */
 static struct mcache *sweepstats[MAX_NODES];
@@ -620,13 +591,13 @@ static int64_t unixnow(void)
 
 /**
  * gort_gc_phase() - probe point: the collector enters phase @phase
- * (0 off, 1 mark, 2 mark termination) of cycle @cycle.
+ * (0 off, 1 mark, 2 mark termination) of cycle @g->started; the world is
+ * stopped (the phase changes inside a stop-the-world).
  */
-__probe void gort_gc_phase(uint32_t cycle, uint32_t phase, uint64_t heaplive)
+__probe void gort_gc_phase(struct gcstate *g, uint32_t phase)
 {
 	PROBE_FRAME();
-	(void)cycle, (void)heaplive;
-	__atomic_store_n(&gc.phase, phase, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&g->phase, phase, __ATOMIC_SEQ_CST);
 }
 
 static void setgoal(void)
@@ -672,7 +643,8 @@ static void gccycle(bool forced)
 	yielded = 0;
 	if (gcmode != GCMODE_STW) {
 		__atomic_store_n(&gcmarking, 1, __ATOMIC_SEQ_CST);
-		gort_gc_phase(cycle, _GCmark, heap0);
+		gc.heapstart = heap0;
+		gort_gc_phase(&gc, _GCmark);
 		startTheWorld();
 		t1 = sched.worldstarted;
 	} else {
@@ -724,7 +696,8 @@ static void gccycle(bool forced)
 	if (gcmode != GCMODE_STW)
 		stopTheWorld("GC mark termination");
 	heapterm = heap_alloc_bytes();
-	gort_gc_phase(cycle, _GCmarktermination, heapterm);
+	gc.heapterm = heapterm;
+	gort_gc_phase(&gc, _GCmarktermination);
 	if (gcmode == GCMODE_STW) {
 		scandata();
 		scantimers();
@@ -755,7 +728,7 @@ static void gccycle(bool forced)
 	__atomic_store_n(&heap.sweepgen, heap.sweepgen + 2, __ATOMIC_SEQ_CST);
 	setgoal();
 	__atomic_store_n(&gc.heaplive, gc.marked, __ATOMIC_RELAXED);
-	gort_gc_phase(cycle, _GCoff, gc.marked);
+	gort_gc_phase(&gc, _GCoff);
 	startTheWorld();
 	stw2 = sched.worldstarted - t2;
 	t4 = nanotime();
@@ -872,35 +845,37 @@ void gc_alloc_hook(uint64_t bytes, struct mcache *c)
 }
 
 /**
- * gort_gc_assist() - probe point: a goroutine that allocated past the heap
- * goal while cycle @cycle marks waits for the cycle (@heaplive bytes in
- * use); Go's assists do mark work instead, ours let the GC goroutine have
- * the CPU.
+ * gort_gc_assist() - probe point: goroutine @gp allocated past the heap
+ * goal (@heaplive bytes in use) while cycle @g->started marks, and waits
+ * for the cycle; Go's assists do mark work instead, ours let the GC
+ * goroutine have the CPU.
  */
-__probe void gort_gc_assist(uint32_t cycle, uint64_t heaplive)
+__probe void gort_gc_assist(struct gcstate *g, struct g *gp, uint64_t heaplive)
 {
+	uint32_t cycle = g->started;
 	bool got;
 
 	PROBE_FRAME();
-	(void)heaplive;
-	lock(&gc.lock);
-	if (gc.done == cycle || !__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE)) {
+	(void)gp, (void)heaplive;
+	lock(&g->lock);
+	if (g->done == cycle || !__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE)) {
 		unlock(&gc.lock);
 		return;
 	}
-	gc.nwaiters++;
-	unlock(&gc.lock);
-	semacquire1(&gc.donesema, false, waitReasonGarbageCollection, -1, &got);
+	g->nwaiters++;
+	unlock(&g->lock);
+	semacquire1(&g->donesema, false, waitReasonGarbageCollection, -1, &got);
 }
 
 /* gc_assist() - from gort_alloc's slow path: over the goal while marking. */
 void gc_assist(void)
 {
 	uint64_t live = __atomic_load_n(&gc.heaplive, __ATOMIC_RELAXED);
+	struct g *gp = getg();
 
 	if (live > gc.goal && gc.goal && __atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE) &&
-	    getg() != gc.bg)
-		gort_gc_assist(gc.started, live);
+	    gp && gp != gc.bg)
+		gort_gc_assist(&gc, gp, live);
 }
 
 /* gcstress=N: every Nth allocation asks for a cycle (gort_alloc). */

@@ -24,6 +24,50 @@
 
 extern uint32_t gcmarking;		/* a cycle is between its two STWs */
 
+enum gcphase { _GCoff, _GCmark, _GCmarktermination };
+
+
+/*
+ * struct gcstate - the collector's state (gc.c), what the probe points
+ * pass: eBPF tools read the cycle number, phase, heap figures and pause
+ * ring from it through BTF.  Field names are what the tools use.
+ */
+struct gcstate {
+	struct lock lock;		/* requests, waiters */
+	uint32_t phase;			/* enum gcphase */
+	uint32_t started, done;		/* cycles begun / completed */
+	uint32_t requested;		/* run cycles until done == requested */
+	uint32_t forced;		/* the requested one is forced */
+	struct g *bg;			/* the GC goroutine */
+	struct g *fing;			/* the finalizer goroutine */
+	bool inited;
+	int percent;			/* GORT_GC, < 0 off */
+	uint64_t heaplive;		/* atomic: bytes handed to mcaches since mark */
+	uint64_t trigger;		/* start a cycle when heaplive reaches it */
+	uint64_t goal;
+	uint64_t marked;		/* bytes marked by the last cycle */
+	uint64_t markedthis;		/* this cycle, so far */
+	uint64_t heapstart, heapterm;	/* heap_alloc at the two STWs */
+	int64_t lastgc;			/* nanotime() of the last cycle's end */
+	uintptr_t mainsp, mainhi;	/* the gort_main caller's stack */
+	uint32_t donesema;		/* gort_gc callers wait here */
+	uint32_t nwaiters;		/* under lock */
+	/* gcstats */
+	uint32_t numforced;
+	uint64_t pausetotal;
+	uint64_t pausens[GORT_GC_PAUSE_RING], pauseend[GORT_GC_PAUSE_RING];
+	uint64_t lastgc_unix;
+	int64_t gccpu;			/* ns the GC goroutine worked */
+	uint64_t dirtypages, rounds, finrun;
+	uint64_t stresscount;
+};
+
+extern struct gcstate gc;
+
+/* Probe points (Documentation/probes.rst). */
+void gort_gc_phase(struct gcstate *gc, uint32_t phase);
+void gort_gc_assist(struct gcstate *gc, struct g *gp, uint64_t heaplive);
+
 /* gc.c */
 void gcinit(void);
 void gc_mainstack(uintptr_t sp);

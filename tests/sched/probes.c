@@ -27,6 +27,7 @@ static const char *const probes[] = {
 	"gort_sched_steal", "gort_sched_stopm", "gort_sched_startm",
 	"gort_sched_preempt", "gort_sched_stw",
 	"gort_chan_park", "gort_chan_wake", "gort_chan_doclose", "gort_select_park",
+	"gort_gc_phase", "gort_gc_assist",
 };
 
 static const char *const internals[] = {
