@@ -75,84 +75,181 @@ struct graywork {
 	uintptr_t lo, hi;
 };
 
-static struct graywork *gray;
-static size_t ngray, capgray;
+/*
+ * struct gcwork - the GC goroutine's gray set.  Only the GC goroutine
+ * sets mark bits (new objects are white, sweep is done before marking
+ * starts), so it does so without atomic read-modify-writes; goroutines
+ * that scan their own stacks (gc_selfscan) only collect the words that
+ * may be pointers and hand them over.
+ */
+struct gcwork {
+	struct graywork *v;
+	size_t n, cap;
+	uint64_t marked;		/* bytes shaded this cycle */
+};
 
-static void graypush(uintptr_t lo, uintptr_t hi)
+static struct gcwork bgw;
+static struct lock handofflock;		/* leaf */
+static uintptr_t *handoff;		/* handofflock: possible pointers */
+static size_t nhandoff, caphandoff;
+
+static void *growarray(void *v, size_t n, size_t *cap, size_t esize)
 {
-	if (unlikely(ngray == capgray)) {
-		size_t ncap = capgray ? capgray * 2 : 65536;
-		struct graywork *n = sysmap(ncap * sizeof(*n));
+	size_t ncap = *cap ? *cap * 2 : 65536;
+	void *nv = sysmap(ncap * esize);
 
-		if (!n)
-			throw("gc: out of memory for the mark stack");
-		if (gray) {
-			memcpy(n, gray, ngray * sizeof(*n));
-			sysunmap(gray, capgray * sizeof(*n));
-		}
-		gray = n;
-		capgray = ncap;
+	if (!nv)
+		throw("gc: out of memory for the mark stack");
+	if (v) {
+		memcpy(nv, v, n * esize);
+		sysunmap(v, *cap * esize);
 	}
-	gray[ngray].lo = lo;
-	gray[ngray].hi = hi;
-	ngray++;
+	*cap = ncap;
+	return nv;
+}
+
+/* Hand @n possible pointers to the GC goroutine. */
+static void handover(const uintptr_t *v, size_t n)
+{
+	lock(&handofflock);
+	while (nhandoff + n > caphandoff)
+		handoff = growarray(handoff, nhandoff, &caphandoff, sizeof(*handoff));
+	memcpy(handoff + nhandoff, v, n * sizeof(*v));
+	__atomic_store_n(&nhandoff, nhandoff + n, __ATOMIC_RELEASE);
+	unlock(&handofflock);
+}
+
+static void markword(struct gcwork *w, uintptr_t v);
+
+/* Shade what goroutines handed over; GC goroutine only. */
+static bool take_handoff(void)
+{
+	uintptr_t *v;
+	size_t n, cap, i;
+
+	if (!__atomic_load_n(&nhandoff, __ATOMIC_ACQUIRE))
+		return false;
+	lock(&handofflock);
+	v = handoff;
+	n = nhandoff;
+	cap = caphandoff;
+	handoff = NULL;
+	nhandoff = caphandoff = 0;
+	unlock(&handofflock);
+	for (i = 0; i < n; i++)
+		markword(&bgw, v[i]);
+	sysunmap(v, cap * sizeof(*v));
+	return true;
+}
+
+static uint64_t markedsofar(void)
+{
+	return bgw.marked;
+}
+
+static void graypush(struct gcwork *w, uintptr_t lo, uintptr_t hi)
+{
+	if (unlikely(w->n == w->cap))
+		w->v = growarray(w->v, w->n, &w->cap, sizeof(*w->v));
+	w->v[w->n].lo = lo;
+	w->v[w->n].hi = hi;
+	w->n++;
 }
 
 /*
- * markword() - if @v points into an allocated object that is white,
- * shade it: mark it and, unless noscan, push it gray.
+ * markspan() - shade the object of small-or-large span @s that @v
+ * points into, if it is allocated and white.  A freed object whose
+ * freebit is still pending, or one in a free cache, may get marked
+ * through a stale pointer: sweep merges frees first and leaves cached
+ * objects alone, so the mark only costs a scan of its old contents.
  */
-static inline void markword(uintptr_t v)
+static inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 {
-	struct mspan *s;
 	uint32_t idx;
-	uint64_t bit, *mw;
+	uint64_t bit, m, *mw;
 
-	/* Re-read: an arena created while we mark widens them. */
-	if (v - __atomic_load_n(&arena_lo, __ATOMIC_RELAXED) >=
-	    __atomic_load_n(&arena_hi, __ATOMIC_RELAXED) - __atomic_load_n(&arena_lo, __ATOMIC_RELAXED))
-		return;
-	s = spanof(v);
-	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse)
-		return;
 	if ((s->spanclass >> 1) == 0) {
-		if (v >= s->base + s->npages * PAGE_SIZE ||
-		    !__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE) ||
-		    __atomic_exchange_n(&s->largemark, 1, __ATOMIC_ACQ_REL))
+		if (!__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&s->largemark, __ATOMIC_RELAXED))
 			return;
-		gc.markedthis += s->npages * PAGE_SIZE;
+		__atomic_store_n(&s->largemark, 1, __ATOMIC_RELAXED);
+		w->marked += s->npages * PAGE_SIZE;
 		if (!(s->spanclass & 1))
-			graypush(s->base, s->base + s->npages * PAGE_SIZE);
+			graypush(w, s->base, s->base + s->npages * PAGE_SIZE);
 		return;
 	}
 	idx = span_objindex(s, v);
 	if (idx >= s->nelems)
 		return;
 	bit = 1ULL << (idx & 63);
-	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit) ||
-	    (__atomic_load_n(&s->freebits[idx >> 6], __ATOMIC_RELAXED) & bit) ||
-	    (__atomic_load_n(&s->cachedbits[idx >> 6], __ATOMIC_RELAXED) & bit))
+	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit))
 		return;
 	mw = &s->gcmarkbits[idx >> 6];
-	if ((__atomic_load_n(mw, __ATOMIC_RELAXED) & bit) ||
-	    (__atomic_fetch_or(mw, bit, __ATOMIC_RELAXED) & bit))
+	m = __atomic_load_n(mw, __ATOMIC_RELAXED);
+	if (m & bit)
 		return;
-	gc.markedthis += s->elemsize;
+	__atomic_store_n(mw, m | bit, __ATOMIC_RELAXED);	/* one writer */
+	w->marked += s->elemsize;
 	if (!(s->spanclass & 1)) {
 		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
 
-		graypush(b, b + s->elemsize);
+		graypush(w, b, b + s->elemsize);
 	}
 }
 
-/* Every aligned word of [lo, hi) is a possible pointer.  Reads memory
- * other threads write (and stack redzones): no sanitizer here. */
-static __noasan void scanrange(uintptr_t lo, uintptr_t hi)
+/* The in-use span @v points into, or NULL. */
+static inline struct mspan *spanfor(uintptr_t v)
 {
-	uintptr_t p;
+	struct mspan *s;
 
-	for (p = (lo + 7) & ~(uintptr_t)7; p + 8 <= hi; p += 8)
-		markword(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED));
+	uintptr_t lo = __atomic_load_n(&arena_lo, __ATOMIC_RELAXED);
+
+	/* Re-read: an arena created while we mark widens them. */
+	if ((v >> ARENA_SHIFT) - lo >= __atomic_load_n(&arena_hi, __ATOMIC_RELAXED) - lo)
+		return NULL;
+	s = spanof(v);
+	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    v >= s->base + s->npages * PAGE_SIZE)
+		return NULL;
+	return s;
+}
+
+/* markword() - if @v points into an allocated white object, shade it. */
+static void markword(struct gcwork *w, uintptr_t v)
+{
+	struct mspan *s = spanfor(v);
+
+	if (s)
+		markspan(w, s, v);
+}
+
+/*
+ * Every aligned word of [lo, hi) is a possible pointer.  Reads memory
+ * other threads write (and stack redzones): no sanitizer here.  Objects
+ * allocated together point near each other: the last span found is
+ * tried first (an in-use span keeps its pages until sweep, after mark).
+ */
+static __noasan void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
+{
+	struct mspan *last = NULL;
+	uintptr_t p, llo = 0, lhi = 0;	/* empty: v - 0 < 0 never holds */
+
+	for (p = (lo + 7) & ~(uintptr_t)7; p + 8 <= hi; p += 8) {
+		uintptr_t v = __atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED);
+
+		if (v - llo < lhi - llo) {
+			markspan(w, last, v);
+			continue;
+		}
+		last = spanfor(v);
+		if (!last) {
+			llo = lhi = 0;
+			continue;
+		}
+		llo = last->base;
+		lhi = last->base + last->npages * PAGE_SIZE;
+		markspan(w, last, v);
+	}
 }
 
 static int64_t yielded;		/* ns the GC goroutine spent preempted */
@@ -173,10 +270,13 @@ static void drain(bool concurrent)
 {
 	unsigned int n = 0;
 
-	while (ngray) {
-		struct graywork w = gray[--ngray];
+	while (bgw.n || take_handoff()) {
+		struct graywork w;
 
-		scanrange(w.lo, w.hi);
+		if (!bgw.n)
+			continue;	/* the handoff shaded nothing new */
+		w = bgw.v[--bgw.n];
+		scanrange(&bgw, w.lo, w.hi);
 		if (concurrent && !(++n & 255))
 			gcyield();
 	}
@@ -240,13 +340,13 @@ static void scandata(void)
 	size_t i;
 
 	for (i = 0; i < ndataroots; i++)
-		scanrange(dataroots[i].lo, dataroots[i].hi);
+		scanrange(&bgw, dataroots[i].lo, dataroots[i].hi);
 	lock(&rootslock);
 	for (i = 0; i < nuroots; i++)
-		scanrange(uroots[i].lo, uroots[i].hi);
+		scanrange(&bgw, uroots[i].lo, uroots[i].hi);
 	unlock(&rootslock);
 	if (gc.mainsp)
-		scanrange(gc.mainsp, gc.mainhi);
+		scanrange(&bgw, gc.mainsp, gc.mainhi);
 }
 
 /* Timers in P heaps keep their owners (and args) alive, as in Go. */
@@ -261,12 +361,14 @@ static void scantimers(void)
 			continue;
 		lock(&pp->timerlock);
 		for (j = 0; j < pp->ntimers; j++) {
-			markword((uintptr_t)pp->timers[j]);
-			markword((uintptr_t)pp->timers[j]->arg);
+			markword(&bgw, (uintptr_t)pp->timers[j]);
+			markword(&bgw, (uintptr_t)pp->timers[j]->arg);
 		}
 		unlock(&pp->timerlock);
 	}
 }
+
+static uint32_t runningskipped;		/* stacks left: their G was running */
 
 /* Scan @gp's stack from its saved context; false if it is running. */
 static bool scanstack(struct g *gp, bool stw)
@@ -277,25 +379,72 @@ static bool scanstack(struct g *gp, bool stw)
 		return true;	/* holds nothing of the program's */
 	__atomic_store_n(&gp->gcstackdirty, false, __ATOMIC_SEQ_CST);
 	st = __atomic_load_n(&gp->status, __ATOMIC_SEQ_CST);
-	markword((uintptr_t)gp->arg);
+	markword(&bgw, (uintptr_t)gp->arg);
 	if (st == Gdead || st == Gidle || !gp->stack_hi)
 		return true;
 	if (st == Grunning && !stw) {
+		/* Ask it to scan itself at its next preemption point, so that
+		 * mark termination finds little that is new. */
 		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&gp->gcscangen, __ATOMIC_ACQUIRE) != gc.started) {
+			__atomic_store_n(&gp->gcscanreq, true, __ATOMIC_RELAXED);
+			runningskipped++;
+		}
 		return false;
 	}
 	if (st == Gsyscall) {
 		int i;
 
 		for (i = 0; i < 6; i++)
-			markword(gp->syscallregs[i]);
+			markword(&bgw, gp->syscallregs[i]);
 		if (gp->syscallsp)
-			scanrange(gp->syscallsp, gp->stack_hi);
+			scanrange(&bgw, gp->syscallsp, gp->stack_hi);
 		return true;
 	}
 	if (gp->ctx.sp)
-		scanrange(gp->ctx.sp, gp->stack_hi);
+		scanrange(&bgw, gp->ctx.sp, gp->stack_hi);
 	return true;
+}
+
+/* Collect the possible pointers of the caller's stack, from our frame
+ * up: gc_selfscan's frame holds the callee-saved registers
+ * (__builtin_unwind_init). */
+static __noasan __attribute__((noinline)) void selfscan_from(struct g *gp)
+{
+	uintptr_t buf[256], p, lo = __atomic_load_n(&arena_lo, __ATOMIC_RELAXED);
+	uintptr_t span = __atomic_load_n(&arena_hi, __ATOMIC_RELAXED) - lo;	/* arenas */
+	size_t n = 0;
+
+	buf[n++] = (uintptr_t)gp->arg;
+	for (p = (uintptr_t)__builtin_frame_address(0); p + 8 <= gp->stack_hi; p += 8) {
+		uintptr_t v = *(uintptr_t *)p;
+
+		if ((v >> ARENA_SHIFT) - lo >= span)
+			continue;
+		buf[n++] = v;
+		if (n == ARRAY_SIZE(buf)) {
+			handover(buf, n);
+			n = 0;
+		}
+	}
+	handover(buf, n);
+}
+
+/*
+ * gc_selfscan() - a running goroutine asked to (gp->gcscanreq) shades
+ * what its own stack points to, at a preemption point, and hands the
+ * gray objects to the GC goroutine.  Its stack stays dirty: it runs on,
+ * so mark termination scans it again, but finds what it reaches already
+ * marked (Go has the G scan itself at a safe point too).
+ */
+__attribute__((noinline)) void gc_selfscan(struct g *gp)
+{
+	__atomic_store_n(&gp->gcscanreq, false, __ATOMIC_RELAXED);
+	if (!__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE) || !gp->stack_hi)
+		return;
+	__builtin_unwind_init();
+	selfscan_from(gp);
+	__atomic_store_n(&gp->gcscangen, gc.started, __ATOMIC_RELEASE);
 }
 
 void gc_stackdirty(struct g *gp)
@@ -318,6 +467,7 @@ static size_t nspecials, usedspecials, capspecials;
 static struct special *finq;		/* queued to run, nfinq of them */
 static size_t nfinq, capfinq;
 static uint32_t finwaiting;		/* the finalizer goroutine sleeps */
+static struct special *fincur;		/* sysmap: the finalizer being run */
 
 static size_t hashptr(uintptr_t p)
 {
@@ -421,16 +571,20 @@ static void scanspecials(void)
 
 		if (sp->obj <= 1)
 			continue;
-		markword((uintptr_t)sp->arg);
+		markword(&bgw, (uintptr_t)sp->arg);
 		s = spanof(sp->obj);
 		if (s->spanclass & 1)
 			continue;
 		sz = s->elemsize ? s->elemsize : s->npages * PAGE_SIZE;
-		graypush(sp->obj, sp->obj + sz);
+		graypush(&bgw, sp->obj, sp->obj + sz);
 	}
 	for (i = 0; i < nfinq; i++) {
-		markword(finq[i].obj);
-		markword((uintptr_t)finq[i].arg);
+		markword(&bgw, finq[i].obj);
+		markword(&bgw, (uintptr_t)finq[i].arg);
+	}
+	if (fincur) {		/* the one running now */
+		markword(&bgw, fincur->obj);
+		markword(&bgw, (uintptr_t)fincur->arg);
 	}
 	unlock(&finlock);
 }
@@ -489,12 +643,32 @@ static void wakefing(void)
 		unpark_noyield(gc.fing);
 }
 
+static __attribute__((noinline)) void runone(struct special *f)
+{
+	f->fn((void *)f->obj, f->arg);
+}
+
+/* Zero the dead stack below us, where a finalizer's frames were: a stale
+ * copy of its object there would keep it for as long as we park above. */
+static __attribute__((noinline)) void clearstack(void)
+{
+	volatile char buf[16 << 10];
+
+	memset((char *)buf, 0, sizeof(buf));
+	__asm__ volatile("" ::"r"(buf) : "memory");
+}
+
+/*
+ * The finalizer goroutine.  It never holds a finalized object in its own
+ * frame or callee-saved registers: the entry is copied into fincur
+ * (sysmap memory, not scanned) and runone() reads it from there; after
+ * the call the entry and the dead stack below are zeroed, so the object
+ * is freed by the next cycle unless the finalizer stored it somewhere.
+ */
 static void runfinq(void *unused)
 {
 	(void)unused;
 	for (;;) {
-		struct special f;
-
 		lock(&finlock);
 		if (!nfinq) {
 			__atomic_store_n(&finwaiting, 1, __ATOMIC_RELEASE);
@@ -503,11 +677,15 @@ static void runfinq(void *unused)
 			__atomic_store_n(&finwaiting, 0, __ATOMIC_RELEASE);
 			continue;
 		}
-		f = finq[--nfinq];
+		*fincur = finq[--nfinq];
+		memset(&finq[nfinq], 0, sizeof(finq[nfinq]));
 		unlock(&finlock);
-		f.fn((void *)f.obj, f.arg);
+		runone(fincur);
 		__atomic_fetch_add(&gc.finrun, 1, __ATOMIC_RELAXED);
-		f.obj = 0;	/* no stale copy on our stack keeps it */
+		lock(&finlock);
+		memset(fincur, 0, sizeof(*fincur));
+		unlock(&finlock);
+		clearstack();
 	}
 }
 
@@ -529,7 +707,7 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 			send = s->base + s->npages * PAGE_SIZE;
 			if (!s->elemsize) {
 				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE)) {
-					scanrange(lo, end);
+					scanrange(&bgw, lo, end);
 					rescanned += end - lo;
 				}
 			} else if (lo < send) {
@@ -543,7 +721,7 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 						uintptr_t a = b < lo ? lo : b;
 						uintptr_t z = b + s->elemsize > end ? end : b + s->elemsize;
 
-						scanrange(a, z);
+						scanrange(&bgw, a, z);
 						rescanned += z - a;
 					}
 				}
@@ -639,7 +817,7 @@ static void gccycle(bool forced)
 	t0 = nanotime();
 	stopTheWorld("GC sweep termination");
 	gc.started = cycle;
-	gc.markedthis = 0;
+	bgw.marked = 0;
 	yielded = 0;
 	if (gcmode != GCMODE_STW) {
 		__atomic_store_n(&gcmarking, 1, __ATOMIC_SEQ_CST);
@@ -657,6 +835,7 @@ static void gccycle(bool forced)
 		scandata();
 		scantimers();
 		scanspecials();
+		runningskipped = 0;
 		for_each_g(i, gp) {
 			scanstack(gp, false);
 			if (!(i & 63)) {
@@ -665,16 +844,21 @@ static void gccycle(bool forced)
 			}
 		}
 		drain(true);
-		/* Until a round re-scans little: what is left for the STW. */
+		/*
+		 * Until a round re-scans little and every stack was scanned
+		 * at least once while its goroutine was stopped: what is left
+		 * is done with the world stopped.
+		 */
 		for (rounds = 0; rounds < 16; rounds++) {
-			uint64_t before = gc.markedthis;
+			uint64_t before = markedsofar();
+			bool unscanned = runningskipped;
 
 			rescanned = 0;
+			runningskipped = 0;
 			/* Stacks that ran since: now, while they are not running,
 			 * so that little is left for mark termination. */
 			for_each_g(i, gp) {
-				if (__atomic_load_n(&gp->gcstackdirty, __ATOMIC_RELAXED) &&
-				    __atomic_load_n(&gp->status, __ATOMIC_RELAXED) != Grunning)
+				if (__atomic_load_n(&gp->gcstackdirty, __ATOMIC_RELAXED))
 					scanstack(gp, false);
 				if (!(i & 255))
 					drain(true);
@@ -686,7 +870,7 @@ static void gccycle(bool forced)
 			dirty += pages;
 			scandata();
 			drain(true);
-			if (rescanned + (gc.markedthis - before) < (256 << 10))
+			if (rescanned + (markedsofar() - before) < (256 << 10) && !unscanned)
 				break;
 		}
 	}
@@ -724,7 +908,7 @@ static void gccycle(bool forced)
 	drain(false);
 	__atomic_store_n(&gcmarking, 0, __ATOMIC_SEQ_CST);
 	flushcaches();
-	gc.marked = gc.markedthis;
+	gc.marked = markedsofar();
 	__atomic_store_n(&heap.sweepgen, heap.sweepgen + 2, __ATOMIC_SEQ_CST);
 	setgoal();
 	__atomic_store_n(&gc.heaplive, gc.marked, __ATOMIC_RELAXED);
@@ -1091,6 +1275,9 @@ void gcinit(void)
 		sweepstats[i] = allocmcache(i);
 	}
 	gcdirty_init(want);
+	fincur = sysmap(sizeof(*fincur));
+	if (!fincur)
+		fatal("gcinit: out of memory");
 	gc.percent = heap.gcpercent;
 	gc.lastgc = nanotime();
 	setgoal();

@@ -73,11 +73,14 @@ int gcmode = GCMODE_STW;
 static int uffd = -1, pagemapfd = -1;
 static size_t pgsz;
 
-/* Tracked ranges (arenas), append-only; rangelock for writers. */
+/* Tracked ranges (arenas), append-only; rangelock for writers.  Page
+ * numbers, not addresses: the collector scans our globals. */
 static struct lock rangelock;
 static struct {
 	uintptr_t lo, hi;
 } ranges[MAXRANGES];
+#define RLO(i)	(ranges[i].lo << 12)
+#define RHI(i)	(ranges[i].hi << 12)
 static uint32_t nranges;
 
 const char *gcdirty_name(int mode)
@@ -249,7 +252,7 @@ int gcdirty_init(int want)
 	lock(&rangelock);
 	if (want >= GCMODE_UFFD && pagemapfd >= 0 && !try_uffd()) {
 		for (i = 0; i < nranges; i++)
-			if (uffd_register(ranges[i].lo, ranges[i].hi - ranges[i].lo))
+			if (uffd_register(RLO(i), RHI(i) - RLO(i)))
 				break;
 		if (i == nranges)
 			gcmode = GCMODE_UFFD;
@@ -269,8 +272,8 @@ void gcdirty_track(uintptr_t lo, size_t len)
 		throw("gcdirty_track: too many arenas");
 	if (gcmode == GCMODE_UFFD && uffd_register(lo, len))
 		throw("gcdirty_track: UFFDIO_REGISTER of a new arena failed");
-	ranges[nranges].lo = lo;
-	ranges[nranges].hi = lo + len;
+	ranges[nranges].lo = lo >> 12;
+	ranges[nranges].hi = (lo + len) >> 12;
 	__atomic_store_n(&nranges, nranges + 1, __ATOMIC_RELEASE);
 	unlock(&rangelock);
 }
@@ -284,7 +287,7 @@ uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void
 
 	if (gcmode == GCMODE_SOFTDIRTY) {
 		for (i = 0; i < n; i++) {
-			r = softdirty_scan(ranges[i].lo, ranges[i].hi, fn, arg);
+			r = softdirty_scan(RLO(i), RHI(i), fn, arg);
 			if (r < 0)
 				fatalf("gc: reading /proc/self/pagemap: %s", strerror((int)-r));
 			pages += (uint64_t)r;
@@ -294,7 +297,7 @@ uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void
 	if (gcmode != GCMODE_UFFD)
 		return 0;
 	for (i = 0; i < n; i++) {
-		r = uffd_scan(ranges[i].lo, ranges[i].hi, fn, arg);
+		r = uffd_scan(RLO(i), RHI(i), fn, arg);
 		if (r < 0)
 			fatalf("gc: PAGEMAP_SCAN: %s", strerror((int)-r));
 		pages += (uint64_t)r;

@@ -267,6 +267,8 @@ struct g {
 	int32_t nsudogcache;
 	bool timedout;
 	bool gcstackdirty;		/* ran or readied since the GC scanned it */
+	bool gcscanreq;			/* GC: scan your own stack (preemptcheck) */
+	uint32_t gcscangen;		/* cycle it last scanned itself in */
 	bool system;			/* a runtime goroutine (GC, finalizers) */
 	uintptr_t syscallsp;		/* in gort_syscall_enter: caller's sp */
 	uintptr_t syscallregs[6];	/*   and callee-saved registers */

@@ -46,7 +46,6 @@ struct gcstate {
 	uint64_t trigger;		/* start a cycle when heaplive reaches it */
 	uint64_t goal;
 	uint64_t marked;		/* bytes marked by the last cycle */
-	uint64_t markedthis;		/* this cycle, so far */
 	uint64_t heapstart, heapterm;	/* heap_alloc at the two STWs */
 	int64_t lastgc;			/* nanotime() of the last cycle's end */
 	uintptr_t mainsp, mainhi;	/* the gort_main caller's stack */
@@ -80,6 +79,7 @@ extern uint64_t gcstressn;
 void gc_poison(void *p, size_t n);
 void gc_sysmon_tick(int64_t now);
 void gc_stackdirty(struct g *gp);
+void gc_selfscan(struct g *gp);
 bool gc_has_finalizer(uintptr_t obj);
 uint64_t gc_finalize_dead(struct mspan *s, uint32_t w, uint64_t dead);
 void gc_stats_free(int node, uint8_t sc, uint64_t n, uint64_t bytes);
@@ -98,7 +98,7 @@ bool sweepone(void);			/* false: nothing left */
 void sweep_finish(void);
 void sweep_span_locked(struct mcentral *c, struct mspan *s);
 size_t narenas(void);
-extern uintptr_t arena_lo, arena_hi;
+extern uintptr_t arena_lo, arena_hi;	/* arena numbers: [lo, hi) */
 uintptr_t arena_base(size_t i);
 
 #endif /* GORT_MGC_H */

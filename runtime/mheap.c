@@ -30,12 +30,17 @@
 struct heaparena **arenas;
 static struct lock arenalock;
 #define MAXARENAS 32768			/* 2 TiB of heap */
-static uintptr_t arenalist[MAXARENAS];	/* bases, in creation order */
+/*
+ * Arena numbers (base >> ARENA_SHIFT), in creation order.  Numbers, not
+ * addresses: the collector scans our globals conservatively, and an
+ * arena's base is also its first object's address.
+ */
+static uint32_t arenalist[MAXARENAS];
 static size_t narena;			/* atomic; arenalock for writers */
 
-/* Bounds of all arena space, only ever widened, before an arena is used
- * (the collector's first filter for a possible pointer). */
-uintptr_t arena_lo = UINTPTR_MAX, arena_hi;
+/* Arena numbers bounding all arena space, only ever widened, before an
+ * arena is used (the collector's first filter for a possible pointer). */
+uintptr_t arena_lo = UINTPTR_MAX >> ARENA_SHIFT, arena_hi;
 
 size_t narenas(void)
 {
@@ -44,7 +49,7 @@ size_t narenas(void)
 
 uintptr_t arena_base(size_t i)
 {
-	return arenalist[i];
+	return (uintptr_t)arenalist[i] << ARENA_SHIFT;
 }
 
 /* ---- span structs and bitmaps (Go's fixalloc) ---- */
@@ -204,12 +209,12 @@ static uintptr_t arena_grow(int ni, size_t n)
 		__atomic_store_n(&arenas[a >> ARENA_SHIFT], ha, __ATOMIC_RELEASE);
 		if (narena == MAXARENAS)
 			throw("arena_grow: too many arenas");
-		arenalist[narena] = a;
+		arenalist[narena] = (uint32_t)(a >> ARENA_SHIFT);
 		__atomic_store_n(&narena, narena + 1, __ATOMIC_RELEASE);
-		if (a < arena_lo)
-			__atomic_store_n(&arena_lo, a, __ATOMIC_RELEASE);
-		if (a + ARENA_SIZE > arena_hi)
-			__atomic_store_n(&arena_hi, a + ARENA_SIZE, __ATOMIC_RELEASE);
+		if (a >> ARENA_SHIFT < arena_lo)
+			__atomic_store_n(&arena_lo, a >> ARENA_SHIFT, __ATOMIC_RELEASE);
+		if ((a >> ARENA_SHIFT) + 1 > arena_hi)
+			__atomic_store_n(&arena_hi, (a >> ARENA_SHIFT) + 1, __ATOMIC_RELEASE);
 	}
 	unlock(&arenalock);
 	gcdirty_track(base, n);

@@ -59,9 +59,12 @@ enum spanstate {
 enum spanlist { listNone, listPartial, listFull, listEmpty };
 
 struct mspan {
+	/* First line: what the allocator's fast path and the collector's
+	 * markword() read. */
 	uintptr_t base;
 	uintptr_t npages;
-	struct mspan *next, *prev;	/* free list, or mcentral list */
+	uint64_t *allocbits;		/* set on allocation (owner only) */
+	uint64_t *gcmarkbits;		/* for the collector */
 	uint8_t state;			/* enum spanstate */
 	uint8_t spanclass;		/* sizeclass << 1 | noscan */
 	uint8_t node;
@@ -73,17 +76,17 @@ struct mspan {
 	uint32_t nelems;
 	uint32_t divmagic;
 	uint32_t freeindex;		/* next word to look at (owner) */
-	uint64_t alloccache;		/* ~allocbits of the word at freeindex-64 */
 	uint32_t allocCount;		/* atomic: objects allocated */
+	uint32_t largemark;		/* large object: marked this cycle */
+	/* Second line. */
+	uint64_t alloccache;		/* ~allocbits of the word at freeindex-64 */
+	struct mspan *next, *prev;	/* free list, or mcentral list */
 	uint32_t nfreed;		/* atomic: frees not yet merged */
 	uint32_t nwords;		/* words of each bitmap */
-	uint64_t *allocbits;		/* set on allocation (owner only) */
-	uint64_t *gcmarkbits;		/* for the collector */
 	uint64_t *freebits;		/* set by gort_free (atomic OR) */
 	uint64_t *cachedbits;		/* freed into some mcache's free cache */
 	int64_t freedat;		/* nanotime_coarse() when it went free */
 	uint32_t sweepgen;		/* mgc.h: against heap.sweepgen */
-	uint32_t largemark;		/* large object: marked this cycle */
 	uint32_t nspecials;		/* objects with finalizers */
 } __aligned(CACHELINE);		/* spans of different Ps share no line */
 

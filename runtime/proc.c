@@ -1191,6 +1191,8 @@ void preemptcheck(void)
 	struct m *mp = getm();
 	struct g *gp = mp ? mp->curg : NULL;
 
+	if (gp && unlikely(load_relaxed(&gp->gcscanreq)))
+		gc_selfscan(gp);
 	if (gp && unlikely(atomic_load_explicit(&gp->preempt, relaxed)) && !mp->locks) {
 		store_relaxed(&gp->preempt, false);
 		mcall(mp, mafterPreempt);
