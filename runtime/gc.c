@@ -193,6 +193,7 @@ static inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 	if (!(s->spanclass & 1)) {
 		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
 
+		__builtin_prefetch((void *)b);	/* scanned soon (LIFO) */
 		graypush(w, b, b + s->elemsize);
 	}
 }
@@ -917,25 +918,6 @@ static void gccycle(bool forced)
 	stw2 = sched.worldstarted - t2;
 	t4 = nanotime();
 	gc.lastgc = t4;
-	{
-		uint32_t k = (cycle - 1) % GORT_GC_PAUSE_RING, n;
-
-		lock(&gc.lock);
-		gc.done = cycle;
-		gc.pausens[k] = (uint64_t)(stw1 + stw2);
-		gc.pauseend[k] = (uint64_t)unixnow();
-		gc.lastgc_unix = gc.pauseend[k];
-		gc.pausetotal += (uint64_t)(stw1 + stw2);
-		if (forced)
-			gc.numforced++;
-		gc.dirtypages += dirty;
-		gc.rounds += rounds;
-		n = gc.nwaiters;
-		gc.nwaiters = 0;
-		unlock(&gc.lock);
-		while (n--)
-			semrelease1(&gc.donesema, false);
-	}
 	/* CPU: a pause costs every P (as Go counts it); marking, the wall
 	 * time the GC goroutine was not preempted. */
 	markcpu = (t2 - t1) - yielded;
@@ -966,6 +948,26 @@ static void gccycle(bool forced)
 			   (unsigned long long)(stk >> 20), (unsigned long long)(glob >> 20),
 			   procs, forced ? " (forced)" : "",
 			   gcdirty_name(gcmode), (unsigned long long)dirty, rounds);
+	}
+	/* Last: a gort_gc() caller woken here may exit the program. */
+	{
+		uint32_t k = (cycle - 1) % GORT_GC_PAUSE_RING, n;
+
+		lock(&gc.lock);
+		gc.done = cycle;
+		gc.pausens[k] = (uint64_t)(stw1 + stw2);
+		gc.pauseend[k] = (uint64_t)unixnow();
+		gc.lastgc_unix = gc.pauseend[k];
+		gc.pausetotal += (uint64_t)(stw1 + stw2);
+		if (forced)
+			gc.numforced++;
+		gc.dirtypages += dirty;
+		gc.rounds += rounds;
+		n = gc.nwaiters;
+		gc.nwaiters = 0;
+		unlock(&gc.lock);
+		while (n--)
+			semrelease1(&gc.donesema, false);
 	}
 }
 

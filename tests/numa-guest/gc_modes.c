@@ -10,9 +10,8 @@
  * nodes of linked lists until CYCLES cycles have run, and checks that
  * the mode really ran and that every list still adds up: a live node freed
  * by mistake is poisoned (0xa5) by gcstress and breaks its list's sum.
- * One pointer per round travels through a pipe and comes back with
- * read() into an old node, so the only write to that page is the
- * kernel's.
+ * Every eighth new node is linked in by read() from a pipe into an old
+ * node, so the only write to that word is the kernel's.
  *
  * Runs only inside the guest (tools/numa-guest); elsewhere it skips.
  */
@@ -92,11 +91,19 @@ static void mutate(void *arg)
 		n->next = old->next;
 		l->sum += n->val - old->val;
 		if (r % 8 == 0) {
-			/* The only copy of n goes through the kernel. */
+			/*
+			 * Link n in with read(): the kernel is the only writer
+			 * of *pp.  n stays on our stack until the read is done
+			 * (a pointer inside the pipe is nobody's root); after
+			 * that, only the kernel-written word holds it.
+			 */
+			struct node *volatile keep = n;
+
 			GCHECK_EQ(write(l->fd[1], &n, sizeof(n)), (ssize_t)sizeof(n));
-			n = NULL;
 			*pp = NULL;
 			GCHECK_EQ(read(l->fd[0], pp, sizeof(*pp)), (ssize_t)sizeof(*pp));
+			keep = NULL;
+			(void)keep;
 		} else {
 			*pp = n;
 		}
