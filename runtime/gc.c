@@ -978,6 +978,13 @@ void gc_wake(void)
 		unpark_noyield(gc.bg);
 }
 
+/* The pacer's trigger is reached (heaplive is cheap, the sum exact). */
+static bool cycle_due(void)
+{
+	return __atomic_load_n(&gc.heaplive, __ATOMIC_RELAXED) >= gc.trigger &&
+	       heap_alloc_bytes() >= gc.trigger;
+}
+
 static void bgsweep_and_cycles(void *unused)
 {
 	(void)unused;
@@ -986,20 +993,23 @@ static void bgsweep_and_cycles(void *unused)
 		unsigned int n = 0;
 
 		lock(&gc.lock);
-		if (gc.done == gc.requested &&
-		    __atomic_load_n(&gc.heaplive, __ATOMIC_RELAXED) >= gc.trigger &&
-		    heap_alloc_bytes() >= gc.trigger)
+		if (gc.done == gc.requested && cycle_due())
 			gc.requested = gc.done + 1;
 		if (gc.done == gc.requested) {
 			unlock(&gc.lock);
-			/* Sweep in the background, then sleep. */
-			while (sweepone())
-				if (!(++n & 63)) {
-					wakefing();
-					preemptcheck();
-				}
+			/* Sweep in the background, then sleep; a cycle that
+			 * is due meanwhile goes first (it finishes the sweep). */
+			while (sweepone()) {
+				if (++n & 63)
+					continue;
+				wakefing();
+				preemptcheck();
+				if (cycle_due() || gc.requested != gc.done)
+					break;
+			}
 			wakefing();
-			park_reason(waitReasonGCWorkerIdle);
+			if (!cycle_due() && gc.requested == gc.done)
+				park_reason(waitReasonGCWorkerIdle);
 			continue;
 		}
 		forced = gc.forced;

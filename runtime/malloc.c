@@ -214,6 +214,9 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	/* The rounding above wraps for sizes near SIZE_MAX: check first. */
 	if (size > SIZE_MAX / 2)
 		return NULL;
+	/* Sweep a little before growing the heap: what the last cycle left
+	 * white may be just the pages we need (Go's mheap.reclaim). */
+	sweep_some(npages);
 	s = mheap_alloc(node, npages, &needzero);
 	if (!s)
 		return NULL;

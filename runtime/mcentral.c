@@ -256,6 +256,24 @@ bool sweepone(void)
 }
 
 /*
+ * sweep_some() - before a large allocation of @npages grows the heap:
+ * sweep spans until about that many pages were visited, or none is left.
+ * Cheap once the cycle's sweep is over (one load).
+ */
+void sweep_some(uintptr_t npages)
+{
+	uint64_t start = __atomic_load_n(&sweepcursor, __ATOMIC_RELAXED);
+
+	if (__atomic_load_n(&sweepcursorgen, __ATOMIC_ACQUIRE) ==
+	    __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE) &&
+	    start >= (uint64_t)narenas() * ARENA_PAGES)
+		return;
+	while (sweepone() &&
+	       __atomic_load_n(&sweepcursor, __ATOMIC_RELAXED) - start < 4 * npages + 64)
+		;
+}
+
+/*
  * sweep_finish() - every span swept (the start of a cycle needs clean
  * mark bits): the rest of the walk, then a check that waits for spans
  * other sweepers hold.
