@@ -19,7 +19,7 @@
 
 #define LISTS		4
 #define NODES		512
-#define CYCLES		20		/* run until this many cycles */
+#define CYCLES		20u		/* run until this many cycles */
 #define DEADLINE_MS	30000
 
 struct node {
