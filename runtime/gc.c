@@ -817,6 +817,9 @@ static void gccycle(bool forced)
 		gcdirty_reset();
 	t0 = nanotime();
 	stopTheWorld("GC sweep termination");
+	if (debug.gctrace > 1)
+		printf_raw("gc %u: sweep termination: stopped in %.3f ms\n", cycle,
+			   (nanotime() - t0) / 1e6);
 	gc.started = cycle;
 	bgw.marked = 0;
 	yielded = 0;

@@ -255,6 +255,14 @@ bool sweepone(void)
 	}
 }
 
+/* sweep_done() - every span was visited by this cycle's sweep. */
+bool sweep_done(void)
+{
+	return __atomic_load_n(&sweepcursorgen, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&sweepcursor, __ATOMIC_RELAXED) >= (uint64_t)narenas() * ARENA_PAGES;
+}
+
 /*
  * sweep_some() - before a large allocation of @npages grows the heap:
  * sweep spans until about that many pages were visited, or none is left.
@@ -264,9 +272,7 @@ void sweep_some(uintptr_t npages)
 {
 	uint64_t start = __atomic_load_n(&sweepcursor, __ATOMIC_RELAXED);
 
-	if (__atomic_load_n(&sweepcursorgen, __ATOMIC_ACQUIRE) ==
-	    __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE) &&
-	    start >= (uint64_t)narenas() * ARENA_PAGES)
+	if (sweep_done())
 		return;
 	while (sweepone() &&
 	       __atomic_load_n(&sweepcursor, __ATOMIC_RELAXED) - start < 4 * npages + 64)
@@ -368,10 +374,13 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 	}
 	/* Sweep before growing (Go's too): unswept full spans may free up.
 	 * Once a walk found none, spans that fill up now are swept ones. */
-	if (!s && c->fullswept != heap.sweepgen) {
+	if (!s && c->fullswept != heap.sweepgen && !sweep_done()) {
 		struct mspan *f, *next;
+		int visits = 0;
 
-		for (f = c->full; f && !s; f = next) {
+		/* Bounded: the lock is held, and after a big cycle the list
+		 * may hold tens of thousands of spans. */
+		for (f = c->full; f && !s && visits < 64; f = next, visits++) {
 			next = f->next;
 			if (!unswept(f))
 				continue;
@@ -385,7 +394,7 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 				relist(c, f);
 			}
 		}
-		if (!s)
+		if (!s && !f)
 			c->fullswept = heap.sweepgen;
 	}
 	unlock(&c->lock);

@@ -96,6 +96,7 @@ extern int gcmode;
 /* mcentral.c / mheap.c: sweeping */
 bool sweepone(void);			/* false: nothing left */
 void sweep_some(uintptr_t npages);
+bool sweep_done(void);
 void sweep_finish(void);
 void sweep_span_locked(struct mcentral *c, struct mspan *s);
 size_t narenas(void);
