@@ -40,16 +40,6 @@ struct mcache *allocmcache(int node)
 	return c;
 }
 
-/* Transparent huge pages are not disabled system-wide. */
-static bool thp_enabled(void)
-{
-	char buf[128];
-
-	if (readsmall("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)) <= 0)
-		return false;
-	return !strstr(buf, "[never]");
-}
-
 /*
  * mallocinit() - set up the heap once, from gort_main() or from the first
  * gort_alloc() of a program that does not run goroutines.
@@ -72,8 +62,13 @@ void mallocinit(void)
 	mheap_init();
 	heapnuma_init();
 	/*
-	 * Huge pages for arenas when the system allows them (THP not
-	 * "never"), unless GORT_HUGEPAGES=off; =on asks even so.
+	 * Arenas follow the system's THP setting unless GORT_HUGEPAGES=on
+	 * (MADV_HUGEPAGE) or off (MADV_NOHUGEPAGE).  Not on by default: with
+	 * "defrag=madvise", the usual setting, a fault in an MADV_HUGEPAGE
+	 * region may compact memory synchronously for milliseconds, and a
+	 * goroutine stuck in that fault delays every stop-the-world (GC
+	 * pauses of 4-8 ms on a 1 GiB heap, under 1 ms without; Go stopped
+	 * using MADV_HUGEPAGE in 1.21.1 for the same reason).
 	 */
 	hp = getenv("GORT_HUGEPAGES");
 	if (hp && (!strcmp(hp, "off") || !strcmp(hp, "0")))
@@ -81,7 +76,7 @@ void mallocinit(void)
 	else if (hp && (!strcmp(hp, "on") || !strcmp(hp, "1")))
 		heap.hugepages = 1;
 	else
-		heap.hugepages = thp_enabled() ? 1 : -1;
+		heap.hugepages = -1;
 	heap.memlimit = (int64_t)envsize("GORT_MEMLIMIT", 0);
 	/* GORT_GC, as GOGC: a percentage, or "off" (no goal). */
 	hp = getenv("GORT_GC");
