@@ -11,6 +11,7 @@
  *   gctrace=1       a line per GC cycle on stderr, as Go's
  *   gcstress=N      a GC cycle every N allocations; freed memory poisoned
  *   gcnodata=1      do not scan the program's data segments for roots
+ *   gcforce=N       force a GC cycle after N s without one (default 120)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -34,6 +35,7 @@ static const struct {
 	{ "gctrace", &debug.gctrace },
 	{ "gcstress", &debug.gcstress },
 	{ "gcnodata", &debug.gcnodata },
+	{ "gcforce", &debug.gcforce },
 };
 
 void parsedebugvars(void)

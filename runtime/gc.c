@@ -1095,10 +1095,27 @@ void gc_poison(void *p, size_t n)
 	memset(p, 0xa5, n);
 }
 
+/* Go's forcegcperiod: 2 minutes, or GORT_DEBUG=gcforce=N seconds. */
+static int64_t forceperiod(void)
+{
+	return (debug.gcforce > 0 ? debug.gcforce : 120) * 1000000000LL;
+}
+
+/* gc_force_in() - ns until sysmon must force a cycle, -1 if never. */
+int64_t gc_force_in(int64_t now)
+{
+	int64_t left;
+
+	if (!gc.inited || gc.percent < 0)
+		return -1;
+	left = gc.lastgc + forceperiod() - now;
+	return left < 0 ? 0 : left;
+}
+
 void gc_sysmon_tick(int64_t now)
 {
-	/* Go's forcegcperiod: a cycle at least every 2 minutes. */
-	if (!gc.inited || gc.percent < 0 || now - gc.lastgc < 120LL * 1000 * 1000 * 1000)
+	/* A cycle at least every forceperiod(), as Go's sysmon does. */
+	if (!gc.inited || gc.percent < 0 || now - gc.lastgc < forceperiod())
 		return;
 	lock(&gc.lock);
 	if (gc.requested == gc.done) {

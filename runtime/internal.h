@@ -157,6 +157,7 @@ struct debugvars {
 	int gctrace;		/* a line per GC cycle */
 	int gcstress;		/* a GC cycle every N allocations */
 	int gcnodata;		/* do not scan data segments */
+	int gcforce;		/* seconds between forced cycles (120) */
 };
 extern struct debugvars debug;
 

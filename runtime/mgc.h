@@ -78,6 +78,7 @@ struct mcache *gc_sweepstats(int node);
 extern uint64_t gcstressn;
 void gc_poison(void *p, size_t n);
 void gc_sysmon_tick(int64_t now);
+int64_t gc_force_in(int64_t now);
 void gc_stackdirty(struct g *gp);
 void gc_selfscan(struct g *gp);
 bool gc_has_finalizer(uintptr_t obj);

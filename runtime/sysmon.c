@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "mgc.h"
 #include "mheap.h"
 
 #define FORCE_PREEMPT_NS	(10 * 1000 * 1000)
@@ -133,6 +134,7 @@ static void *sysmon(void *unused)
 		/* Memory first, busy or idle: both are rate-limited inside. */
 		stackspending = releasestacks(now);
 		heappending = mheap_scavenge_tick();
+		gc_sysmon_tick(now);		/* Go's forcegc */
 
 		if (!debug.schedtrace &&
 		    (atomic_load(&sched.gcwaiting) ||
@@ -152,6 +154,13 @@ static void *sysmon(void *unused)
 				heappending = heap_scavenge_pending();
 				ns = heappending ? 100 * 1000 * 1000 :
 				     stackspending ? 1000 * 1000 * 1000 : -1;
+				/* And no later than the next forced GC cycle. */
+				{
+					int64_t f = gc_force_in(now);
+
+					if (f >= 0 && (ns < 0 || f < ns))
+						ns = f;
+				}
 
 				noteclear(&sched.sysmonnote);
 				atomic_store(&sched.sysmonwait, 1);

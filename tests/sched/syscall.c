@@ -177,6 +177,18 @@ struct err {
 	int ret1, err1, ret2, err2;
 };
 
+/*
+ * errno as the thread we are on now has it: a plain "errno" after a call
+ * that may have moved us to another thread can use the TLS address the
+ * compiler computed before the call (Documentation/sched.rst, "Threads,
+ * TLS and errno"), and the GC's stop-the-world makes such moves common.
+ */
+static __attribute__((noinline)) int fresh_errno(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return errno;
+}
+
 static int errno_main(void *arg)
 {
 	struct err *e = arg;
@@ -185,13 +197,13 @@ static int errno_main(void *arg)
 	/* Empty non-blocking pipe: EAGAIN. */
 	errno = 0;
 	e->ret1 = GORT_BLOCKING(read(e->pipe[0], &c, 1));
-	e->err1 = errno;
+	e->err1 = fresh_errno();
 
 	errno = 0;
 	gort_syscall_enter();
 	e->ret2 = close(-1);
 	gort_syscall_exit();
-	e->err2 = errno;
+	e->err2 = fresh_errno();
 	return 0;
 }
 
