@@ -210,6 +210,7 @@ static inline struct mspan *spanfor(uintptr_t v)
 		return NULL;
 	s = spanof(v);
 	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    !__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) ||
 	    v >= s->base + s->npages * PAGE_SIZE)
 		return NULL;
 	return s;
@@ -704,7 +705,7 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 		if (end > hi)
 			end = hi;
 		if (s && __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == mSpanInUse &&
-		    !(s->spanclass & 1)) {
+		    __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) && !(s->spanclass & 1)) {
 			send = s->base + s->npages * PAGE_SIZE;
 			if (!s->elemsize) {
 				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE)) {

@@ -219,6 +219,7 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->elemsize = 0;
 	s->nelems = 1;
 	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->ready, true, __ATOMIC_RELEASE);
 	gc_alloc_hook(npages * PAGE_SIZE, c);
 	c->slow = true;
 	if (needzero && !(flags & GORT_ALLOC_NOZERO))
@@ -473,6 +474,7 @@ __export int gort_heap_object(const void *ptr, void **base, size_t *size)
 	uint32_t idx;
 
 	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != mSpanInUse ||
+	    !__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) ||
 	    p < s->base || p >= s->base + s->npages * PAGE_SIZE)
 		return 0;
 	if ((s->spanclass >> 1) == 0) {

@@ -338,6 +338,7 @@ static struct mspan *newspan(struct mcentral *c)
 		mheap_free(s, 0);
 		return NULL;
 	}
+	__atomic_store_n(&s->ready, true, __ATOMIC_RELEASE);
 	return s;
 }
 

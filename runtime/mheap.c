@@ -337,6 +337,7 @@ struct mspan *mheap_alloc(int ni, uintptr_t npages, bool *needzero)
 	s->sweepgen = __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
 	s->largemark = 0;
 	s->nspecials = 0;
+	__atomic_store_n(&s->ready, false, __ATOMIC_RELEASE);	/* the caller sets it */
 	s->state = mSpanInUse;
 	s->node = (uint8_t)ni;
 	s->released = false;
@@ -368,6 +369,7 @@ void mheap_free(struct mspan *s, int64_t idlesince)
 
 	lock(&h->lock);
 	h->inuse -= s->npages * PAGE_SIZE;
+	__atomic_store_n(&s->ready, false, __ATOMIC_RELEASE);
 	s->state = mSpanFree;
 	s->elemsize = 0;
 	s->spanclass = 0;

@@ -72,6 +72,9 @@ struct mspan {
 	bool incache;			/* owned by an mcache */
 	bool needzero;			/* objects may hold old data */
 	bool released;			/* free pages given back (MADV_DONTNEED) */
+	bool ready;			/* in use and its fields and bitmaps set
+					 * (release): lock-free readers (the GC,
+					 * gort_heap_object) check it after state */
 	uint32_t elemsize;		/* 0 for free spans */
 	uint32_t nelems;
 	uint32_t divmagic;
