@@ -16,7 +16,7 @@
  *
  * No write barrier: the collector runs concurrently with goroutines and
  * learns which pages they (or the kernel) wrote from userfaultfd
- * write-protection or soft-dirty bits; GORT_DEBUG=gcmode= forces a mode.
+ * write-protection or soft-dirty bits; GORT_GCMODE= forces a mode.
  */
 #ifndef GORT_GC_H
 #define GORT_GC_H
