@@ -138,6 +138,7 @@ void osyield(void);
 void usleep_ns(int64_t ns);
 pid_t gettid_raw(void);
 void *sysmap(size_t n);		/* anonymous, lazily committed; NULL on failure */
+void *sysmap_at(void *at, size_t n);	/* the same, exactly at @at, or NULL */
 void sysunmap(void *p, size_t n);
 int sysmadvise(void *p, size_t n, int advice);	/* 0 or -errno */
 int sysmprotect(void *p, size_t n, int prot);

@@ -174,6 +174,39 @@ static void setspanends(struct mspan *s)
 }
 
 /*
+ * Where arenas go: Go's hints, 0x00c0 << 32, then i << 40 | 0x00c0 << 32
+ * for i = 1 .. 0x7f, each region filled upwards until something else is
+ * in the way.  Far from the stacks, libraries and mmap()s at the top of
+ * the address space: a conservative scan would take a stale word there
+ * for a heap pointer more often (the upper half of a stack address whose
+ * lower half a 32-bit store zeroed, 0x7fXX00000000, is an arena base
+ * when arenas live among the stacks).  When every hint is taken (a
+ * sanitizer's shadow memory covers the first ones) the kernel chooses.
+ */
+#define ARENA_HINT(i)	((uintptr_t)(i) << 40 | (uintptr_t)0x00c0 << 32)
+#define ARENA_NHINTS	0x80
+static uintptr_t arenahint = ARENA_HINT(0);	/* arenalock */
+static unsigned int arenahinti;
+
+static uintptr_t arena_reserve_hinted(size_t n)
+{
+	uintptr_t at = 0;
+
+	lock(&arenalock);
+	while (arenahinti < ARENA_NHINTS) {
+		if (arenahint + n <= ARENA_HINT(arenahinti + 1) &&
+		    sysmap_at((void *)arenahint, n)) {
+			at = arenahint;
+			arenahint += n;
+			break;
+		}
+		arenahint = ARENA_HINT(++arenahinti);
+	}
+	unlock(&arenalock);
+	return at;
+}
+
+/*
  * arena_grow() - reserve @n bytes (a multiple of ARENA_SIZE) of arena
  * space for node @ni; node lock held.  Returns the base or 0.
  */
@@ -182,15 +215,18 @@ static uintptr_t arena_grow(int ni, size_t n)
 	uintptr_t raw, base, a;
 	size_t len = n + ARENA_SIZE;
 
-	raw = (uintptr_t)sysmap(len);
-	if (!raw)
-		return 0;
-	/* Trim to ARENA_SIZE alignment. */
-	base = (raw + ARENA_SIZE - 1) & ~(ARENA_SIZE - 1);
-	if (base > raw)
-		sysunmap((void *)raw, base - raw);
-	if (raw + len > base + n)
-		sysunmap((void *)(base + n), raw + len - (base + n));
+	base = arena_reserve_hinted(n);
+	if (!base) {
+		raw = (uintptr_t)sysmap(len);
+		if (!raw)
+			return 0;
+		/* Trim to ARENA_SIZE alignment. */
+		base = (raw + ARENA_SIZE - 1) & ~(ARENA_SIZE - 1);
+		if (base > raw)
+			sysunmap((void *)raw, base - raw);
+		if (raw + len > base + n)
+			sysunmap((void *)(base + n), raw + len - (base + n));
+	}
 	if (heap.hugepages == 1)
 		sysmadvise((void *)base, n, MADV_HUGEPAGE);
 	else if (heap.hugepages == 0)

@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +100,26 @@ void *sysmap(size_t n)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p < 0 && p > -4096 ? NULL : (void *)p;
+}
+
+/*
+ * sysmap_at() - as sysmap(), but exactly at @at or not at all (NULL).
+ * Kernels before 4.17 take MAP_FIXED_NOREPLACE for a mere hint: a
+ * mapping placed elsewhere is undone.
+ */
+void *sysmap_at(void *at, size_t n)
+{
+	long p = rawsyscall6(SYS_mmap, (long)at, (long)n, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			     MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p < 0 && p > -4096)
+		return NULL;
+	if ((void *)p != at) {
+		sysunmap((void *)p, n);
+		return NULL;
+	}
+	return at;
 }
 
 void sysunmap(void *p, size_t n)
