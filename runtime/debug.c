@@ -12,6 +12,8 @@
  *   gcstress=N      a GC cycle every N allocations; freed memory poisoned
  *   gcnodata=1      do not scan the program's data segments for roots
  *   gcforce=N       force a GC cycle after N s without one (default 120)
+ *   gccheckmark=1   at each mark termination, walk the heap again and die
+ *                   if the mark left a reachable object white
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -36,6 +38,7 @@ static const struct {
 	{ "gcstress", &debug.gcstress },
 	{ "gcnodata", &debug.gcnodata },
 	{ "gcforce", &debug.gcforce },
+	{ "gccheckmark", &debug.gccheckmark },
 };
 
 void parsedebugvars(void)

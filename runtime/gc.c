@@ -64,7 +64,7 @@ uint64_t gcstressn;		/* GORT_DEBUG=gcstress=N */
 
 /* ---- state ---- */
 
-struct gcstate gc = { .percent = 100 };
+struct gcstate gc;
 
 /* Per-node sweep statistics: frees the sweeper made (mstats sums them). */
 static struct mcache *sweepstats[MAX_NODES];
@@ -744,6 +744,168 @@ static void rescanstacks(void)
 			scanstack(gp, true);
 }
 
+/*
+ * ---- GORT_DEBUG=gccheckmark=1 (Go's gccheckmark) ----
+ *
+ * At mark termination, with the world stopped and the mark done, walk
+ * the heap again from every root with a set of its own and report each
+ * reachable object the mark left white: a collector bug, which the sweep
+ * would turn into a use after free.  Slow (a hash set of every reachable
+ * object); for tests and for hunting bugs.
+ */
+static struct {
+	uintptr_t *set;			/* open addressing; 0 = empty */
+	size_t cap, n;
+	struct graywork *stk;
+	size_t nstk, capstk;
+	uint64_t bad;
+} ck;
+
+static bool ck_insert(uintptr_t b)
+{
+	size_t i;
+
+	if (2 * (ck.n + 1) > ck.cap) {
+		uintptr_t *old = ck.set;
+		size_t oldcap = ck.cap, j;
+
+		ck.cap = ck.cap ? 2 * ck.cap : 1 << 16;
+		ck.set = sysmap(ck.cap * sizeof(*ck.set));
+		if (!ck.set)
+			throw("gccheckmark: out of memory");
+		ck.n = 0;
+		for (j = 0; j < oldcap; j++)
+			if (old[j])
+				ck_insert(old[j]);
+		if (old)
+			sysunmap(old, oldcap * sizeof(*old));
+	}
+	for (i = (b >> 4) * 0x9e3779b97f4a7c15ULL & (ck.cap - 1); ck.set[i];
+	     i = (i + 1) & (ck.cap - 1))
+		if (ck.set[i] == b)
+			return false;
+	ck.set[i] = b;
+	ck.n++;
+	return true;
+}
+
+static void ck_word(uintptr_t v, uintptr_t from, const char *what)
+{
+	struct mspan *s = spanfor(v);
+	uintptr_t b, sz;
+	bool marked;
+
+	if (!s)
+		return;
+	if ((s->spanclass >> 1) == 0) {
+		if (!__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE))
+			return;
+		b = s->base;
+		sz = s->npages * PAGE_SIZE;
+		marked = __atomic_load_n(&s->largemark, __ATOMIC_RELAXED);
+	} else {
+		uint32_t idx = span_objindex(s, v);
+
+		if (idx >= s->nelems ||
+		    !(s->allocbits[idx >> 6] & (1ULL << (idx & 63))))
+			return;
+		b = s->base + (uintptr_t)idx * s->elemsize;
+		sz = s->elemsize;
+		marked = s->gcmarkbits[idx >> 6] & (1ULL << (idx & 63));
+	}
+	if (!ck_insert(b))
+		return;
+	if (!marked && ++ck.bad <= 16)
+		printf_raw("gccheckmark: %#lx (%lu bytes, span %#lx) is reachable but not marked: "
+			   "word %#lx of %s\n", (unsigned long)b, (unsigned long)sz,
+			   (unsigned long)s->base, (unsigned long)from, what);
+	if (!(s->spanclass & 1)) {
+		if (ck.nstk == ck.capstk)
+			ck.stk = growarray(ck.stk, ck.nstk, &ck.capstk, sizeof(*ck.stk));
+		ck.stk[ck.nstk].lo = b;
+		ck.stk[ck.nstk].hi = b + sz;
+		ck.nstk++;
+	}
+}
+
+static __noasan void ck_range(uintptr_t lo, uintptr_t hi, const char *what)
+{
+	uintptr_t p;
+
+	for (p = (lo + 7) & ~(uintptr_t)7; p + 8 <= hi; p += 8)
+		ck_word(*(uintptr_t *)p, p, what);
+}
+
+static void checkmark(void)
+{
+	struct g *gp;
+	size_t i;
+	int32_t k, j;
+
+	ck.bad = 0;
+	if (ck.set)
+		memset(ck.set, 0, ck.cap * sizeof(*ck.set));
+	ck.n = 0;
+	for (i = 0; i < ndataroots; i++)
+		ck_range(dataroots[i].lo, dataroots[i].hi, "a data segment");
+	for (i = 0; i < nuroots; i++)
+		ck_range(uroots[i].lo, uroots[i].hi, "a gort_gc_add_roots range");
+	if (gc.mainsp)
+		ck_range(gc.mainsp, gc.mainhi, "the main thread's stack");
+	for_each_g(n, gp) {
+		uint32_t st = __atomic_load_n(&gp->status, __ATOMIC_RELAXED);
+
+		if (gp == gc.bg)
+			continue;
+		ck_word((uintptr_t)gp->arg, 0, "a goroutine's argument");
+		if (st == Gdead || st == Gidle || !gp->stack_hi)
+			continue;
+		if (st == Gsyscall) {
+			for (k = 0; k < 6; k++)
+				ck_word(gp->syscallregs[k], 0, "a goroutine's registers");
+			if (gp->syscallsp)
+				ck_range(gp->syscallsp, gp->stack_hi, "a goroutine stack (syscall)");
+		} else if (gp->ctx.sp) {
+			ck_range(gp->ctx.sp, gp->stack_hi, "a goroutine stack");
+		}
+	}
+	for (k = 0; k < GORT_MAXPROCS_LIMIT; k++) {
+		struct p *pp = allp[k];
+
+		if (!pp)
+			continue;
+		for (j = 0; j < pp->ntimers; j++) {
+			ck_word((uintptr_t)pp->timers[j], 0, "a timer heap");
+			ck_word((uintptr_t)pp->timers[j]->arg, 0, "a timer heap");
+		}
+	}
+	for (i = 0; i < capspecials; i++) {
+		if (specials[i].obj <= 1)
+			continue;
+		ck_word((uintptr_t)specials[i].arg, 0, "a finalizer");
+		/* The object itself is only kept by its finalizer's queueing. */
+		if (!(spanof(specials[i].obj)->spanclass & 1)) {
+			struct mspan *s = spanof(specials[i].obj);
+
+			ck_range(specials[i].obj, specials[i].obj +
+				 (s->elemsize ? s->elemsize : s->npages * PAGE_SIZE),
+				 "an object with a finalizer");
+		}
+	}
+	for (i = 0; i < nfinq; i++) {
+		ck_word(finq[i].obj, 0, "the finalizer queue");
+		ck_word((uintptr_t)finq[i].arg, 0, "the finalizer queue");
+	}
+	while (ck.nstk) {
+		struct graywork w = ck.stk[--ck.nstk];
+
+		ck_range(w.lo, w.hi, "a heap object");
+	}
+	if (ck.bad)
+		fatalf("gccheckmark: cycle %u left %llu reachable objects white",
+		       gc.started, (unsigned long long)ck.bad);
+}
+
 static void flushcaches(void)
 {
 	int32_t i;
@@ -783,7 +945,7 @@ __probe void gort_gc_phase(struct gcstate *g, uint32_t phase)
 static void setgoal(void)
 {
 	uint64_t base = gc.marked < (4 << 20) / 2 ? (4 << 20) / 2 : gc.marked;
-	int pct = __atomic_load_n(&gc.percent, __ATOMIC_RELAXED);
+	int pct = __atomic_load_n(&heap.gcpercent, __ATOMIC_RELAXED);
 
 	gc.goal = pct < 0 ? UINT64_MAX / 2 : base + base * (uint64_t)pct / 100;
 	if (heap.memlimit > 0 && gc.goal > (uint64_t)heap.memlimit)
@@ -911,6 +1073,8 @@ static void gccycle(bool forced)
 				   (unsigned long long)(rescanned >> 10), (c2 - b) / 1e6);
 	}
 	drain(false);
+	if (unlikely(debug.gccheckmark))
+		checkmark();
 	__atomic_store_n(&gcmarking, 0, __ATOMIC_SEQ_CST);
 	flushcaches();
 	gc.marked = markedsofar();
@@ -1107,7 +1271,7 @@ int64_t gc_force_in(int64_t now)
 {
 	int64_t left;
 
-	if (!gc.inited || gc.percent < 0)
+	if (!gc.inited || heap.gcpercent < 0)
 		return -1;
 	left = gc.lastgc + forceperiod() - now;
 	return left < 0 ? 0 : left;
@@ -1116,7 +1280,7 @@ int64_t gc_force_in(int64_t now)
 void gc_sysmon_tick(int64_t now)
 {
 	/* A cycle at least every forceperiod(), as Go's sysmon does. */
-	if (!gc.inited || gc.percent < 0 || now - gc.lastgc < forceperiod())
+	if (!gc.inited || heap.gcpercent < 0 || now - gc.lastgc < forceperiod())
 		return;
 	lock(&gc.lock);
 	if (gc.requested == gc.done) {
@@ -1167,8 +1331,7 @@ __export int gort_gc_percent(int percent)
 	int old;
 
 	lock(&gc.lock);
-	old = gc.percent;
-	gc.percent = percent;
+	old = heap.gcpercent;
 	heap.gcpercent = percent;
 	setgoal();
 	unlock(&gc.lock);
@@ -1311,7 +1474,6 @@ void gcinit(void)
 	fincur = sysmap(sizeof(*fincur));
 	if (!fincur)
 		fatal("gcinit: out of memory");
-	gc.percent = heap.gcpercent;
 	gc.lastgc = nanotime();
 	setgoal();
 	gc.bg = gosys(bgsweep_and_cycles, NULL);
@@ -1321,5 +1483,5 @@ void gcinit(void)
 	gc.inited = true;
 	if (debug.verbose)
 		printf_raw("gort: gc: %s dirty-page tracking, GORT_GC=%d%s\n", gcdirty_name(gcmode),
-			   gc.percent, nodata ? ", data segments not scanned" : "");
+			   heap.gcpercent, nodata ? ", data segments not scanned" : "");
 }

@@ -159,6 +159,7 @@ struct debugvars {
 	int gcstress;		/* a GC cycle every N allocations */
 	int gcnodata;		/* do not scan data segments */
 	int gcforce;		/* seconds between forced cycles (120) */
+	int gccheckmark;	/* verify the mark at mark termination */
 };
 extern struct debugvars debug;
 

@@ -41,7 +41,6 @@ struct gcstate {
 	struct g *bg;			/* the GC goroutine */
 	struct g *fing;			/* the finalizer goroutine */
 	bool inited;
-	int percent;			/* GORT_GC, < 0 off */
 	uint64_t heaplive;		/* atomic: bytes handed to mcaches since mark */
 	uint64_t trigger;		/* start a cycle when heaplive reaches it */
 	uint64_t goal;

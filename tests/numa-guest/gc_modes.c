@@ -11,7 +11,9 @@
  * the mode really ran and that every list still adds up: a live node freed
  * by mistake is poisoned (0xa5) by gcstress and breaks its list's sum.
  * Every eighth new node is linked in by read() from a pipe into an old
- * node, so the only write to that word is the kernel's.
+ * node, so the only write to that word is the kernel's.  gccheckmark=1
+ * also re-walks the heap at each mark termination: a reachable object
+ * the mark missed is a fatal error there, before the sweep can free it.
  *
  * Runs only inside the guest (tools/numa-guest); elsewhere it skips.
  */
@@ -163,7 +165,7 @@ static void run_mode(struct __test_metadata *_metadata, const char *mode, const 
 	if (!getenv("GORT_NUMA_EXPECT_NODES"))
 		SKIP(return, "not in a numa-guest (no GORT_NUMA_EXPECT_NODES)");
 	ASSERT_EQ(0, setenv("GORT_GCMODE", mode, 1));
-	ASSERT_EQ(0, setenv("GORT_DEBUG", "gcstress=300", 1));
+	ASSERT_EQ(0, setenv("GORT_DEBUG", "gcstress=300,gccheckmark=1", 1));
 	ASSERT_EQ(0, gt_run(stress_main, &run, 2));
 	ASSERT_EQ(0, gt_failed());
 	ASSERT_STREQ(want, run.mode);
