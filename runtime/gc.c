@@ -449,12 +449,6 @@ __attribute__((noinline)) void gc_selfscan(struct g *gp)
 	__atomic_store_n(&gp->gcscangen, gc.started, __ATOMIC_RELEASE);
 }
 
-void gc_stackdirty(struct g *gp)
-{
-	if (__atomic_load_n(&gc.phase, __ATOMIC_RELAXED) != _GCoff)
-		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
-}
-
 /* ---- finalizers ---- */
 
 struct special {
@@ -959,7 +953,7 @@ static void setgoal(void)
 
 static void gccycle(bool forced)
 {
-	int64_t t0, t1, t2, t4, stw1, stw2, cpu0 = nanotime();
+	int64_t t0, t1, t2, t4, stw1, stw2;
 	uint64_t heap0, heapterm, pages = 0, dirty = 0;
 	int procs = atomic_load(&gomaxprocs);
 	int64_t markcpu;
@@ -1094,7 +1088,6 @@ static void gccycle(bool forced)
 	lock(&gc.lock);
 	gc.gccpu += (stw1 + stw2) * procs + markcpu;
 	unlock(&gc.lock);
-	(void)cpu0;
 	if (debug.gctrace) {
 		uint64_t stk = 0, stksys, glob = 0;
 		size_t i;

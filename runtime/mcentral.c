@@ -91,14 +91,13 @@ static inline bool unswept(const struct mspan *s)
 
 /*
  * sweep_span_locked() - free @s's white objects and clear its mark bits;
- * c->lock held, @s on one of c's lists (or just taken off), not cached.
- * Leaves the list to the caller.
+ * its mcentral's lock held, @s on one of its lists (or just taken off),
+ * not cached.  Leaves the list to the caller.
  */
-void sweep_span_locked(struct mcentral *c, struct mspan *s)
+void sweep_span_locked(struct mspan *s)
 {
 	uint32_t w, ndead = 0;
 
-	(void)c;
 	merge_frees(s);
 	for (w = 0; w < s->nwords; w++) {
 		uint64_t a = s->allocbits[w];
@@ -175,7 +174,7 @@ static bool sweep_small(struct mspan *s)
 	}
 	list_remove(c, s);
 	s->list = listNone;
-	sweep_span_locked(c, s);
+	sweep_span_locked(s);
 	relist(c, s);
 	unlock(&c->lock);
 	return true;
@@ -354,7 +353,7 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 		spanlist_remove(&c->empty, s);
 		s->list = listNone;
 		if (unswept(s))
-			sweep_span_locked(c, s);
+			sweep_span_locked(s);
 		s->incache = true;
 		merge_frees(s);
 	}
@@ -362,7 +361,7 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 		list_remove(c, s);
 		s->list = listNone;
 		if (unswept(s))
-			sweep_span_locked(c, s);
+			sweep_span_locked(s);
 		s->incache = true;
 		merge_frees(s);
 		if (s->allocCount < s->nelems)
@@ -387,7 +386,7 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 				continue;
 			spanlist_remove(&c->full, f);
 			f->list = listNone;
-			sweep_span_locked(c, f);
+			sweep_span_locked(f);
 			if (f->allocCount < f->nelems) {
 				s = f;
 				s->incache = true;

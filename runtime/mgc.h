@@ -78,9 +78,15 @@ extern uint64_t gcstressn;
 void gc_poison(void *p, size_t n);
 void gc_sysmon_tick(int64_t now);
 int64_t gc_force_in(int64_t now);
-void gc_stackdirty(struct g *gp);
 void gc_selfscan(struct g *gp);
-bool gc_has_finalizer(uintptr_t obj);
+
+/* While the GC marks, a goroutine that ran, was readied or was created
+ * has its stack re-scanned at mark termination (gc.c). */
+static inline void gc_stampstack(struct g *gp)
+{
+	if (unlikely(__atomic_load_n(&gcmarking, __ATOMIC_RELAXED)))
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
+}
 uint64_t gc_finalize_dead(struct mspan *s, uint32_t w, uint64_t dead);
 void gc_stats_free(int node, uint8_t sc, uint64_t n, uint64_t bytes);
 
@@ -98,7 +104,7 @@ bool sweepone(void);			/* false: nothing left */
 void sweep_some(uintptr_t npages);
 bool sweep_done(void);
 void sweep_finish(void);
-void sweep_span_locked(struct mcentral *c, struct mspan *s);
+void sweep_span_locked(struct mspan *s);
 size_t narenas(void);
 extern uintptr_t arena_lo, arena_hi;	/* arena numbers: [lo, hi) */
 uintptr_t arena_base(size_t i);

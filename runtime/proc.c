@@ -735,9 +735,7 @@ __probe void gort_sched_ready(struct g *gp, struct p *pp, bool next)
 	if (load_relaxed(&gp->status) != Gwaiting)
 		throw("goready: bad g status");
 	store_release(&gp->status, Grunnable);
-	/* Its stack may hold what the waker handed over (chan.c). */
-	if (unlikely(load_relaxed(&gcmarking)))
-		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
+	gc_stampstack(gp);	/* it may hold what the waker handed over */
 	if (pp) {
 		runqput(pp, gp, next);
 		wakep();
@@ -774,9 +772,7 @@ __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 	mp->curg = gp;
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
-	/* While the GC marks, a goroutine that runs is re-scanned (gc.c). */
-	if (unlikely(load_relaxed(&gcmarking)))
-		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
+	gc_stampstack(gp);
 	if (likely(gp->ctx.sp)) {
 		asan_enter_g(mp, gp);
 		gort_ctx_switch(&mp->g0ctx, &gp->ctx);
@@ -1033,9 +1029,7 @@ static int64_t newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	gp->ctx.sp = 0;		/* launched on its empty stack by execute */
 	pp->ngoroutine++;
 	atomic_store_explicit(&gp->status, Grunnable, relaxed);
-	/* Its arg may be new to a GC that is marking: scan it at the end. */
-	if (unlikely(load_relaxed(&gcmarking)))
-		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
+	gc_stampstack(gp);	/* its arg may be new to a marking GC */
 	if (newg)
 		*newg = gp;
 	gort_sched_newproc(gp, parent, pp);
