@@ -14,6 +14,8 @@
  *   gcforce=N       force a GC cycle after N s without one (default 120)
  *   gccheckmark=1   at each mark termination, walk the heap again and die
  *                   if the mark left a reachable object white
+ *   gcshrinkstackoff=1  the GC does not release the unused part of parked
+ *                   goroutines' stacks (Go's name)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -39,6 +41,7 @@ static const struct {
 	{ "gcnodata", &debug.gcnodata },
 	{ "gcforce", &debug.gcforce },
 	{ "gccheckmark", &debug.gccheckmark },
+	{ "gcshrinkstackoff", &debug.gcshrinkstackoff },
 };
 
 void parsedebugvars(void)

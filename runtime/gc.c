@@ -405,6 +405,16 @@ static bool scanstack(struct g *gp, bool stw)
 	}
 	if (gp->ctx.sp)
 		scanrange(&bgw, gp->ctx.sp, gp->stack_hi);
+	/* Concurrently (or in stw mode, where there is no concurrent mark),
+	 * never in mark termination's pause. */
+	if ((!stw || gcmode == GCMODE_STW) && !debug.gcshrinkstackoff) {
+		size_t n = stack_shrink(gp);
+
+		if (n) {
+			__atomic_store_n(&gc.nshrunk, gc.nshrunk + 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&gc.shrunkbytes, gc.shrunkbytes + n, __ATOMIC_RELAXED);
+		}
+	}
 	return true;
 }
 
@@ -1422,6 +1432,8 @@ __export int gort_read_gcstats(struct gort_gcstats *out)
 	st.dirty_pages = gc.dirtypages;
 	st.mark_rounds = gc.rounds;
 	st.finalizers_run = __atomic_load_n(&gc.finrun, __ATOMIC_RELAXED);
+	st.stacks_shrunk = __atomic_load_n(&gc.nshrunk, __ATOMIC_RELAXED);
+	st.stack_bytes_released = __atomic_load_n(&gc.shrunkbytes, __ATOMIC_RELAXED);
 	unlock(&gc.lock);
 	sz = out->sz < sizeof(st) ? out->sz : sizeof(st);
 	st.sz = sz;

@@ -160,6 +160,7 @@ struct debugvars {
 	int gcnodata;		/* do not scan data segments */
 	int gcforce;		/* seconds between forced cycles (120) */
 	int gccheckmark;	/* verify the mark at mark termination */
+	int gcshrinkstackoff;	/* never release parked stacks' memory */
 };
 extern struct debugvars debug;
 
@@ -246,6 +247,8 @@ struct g {
 	uintptr_t stack_hi;
 	uintptr_t guard_lo;		/* guard pages [guard_lo, stack_lo) */
 	size_t slot_size;		/* guard + stack */
+	uintptr_t stacklow;		/* lowest sp seen: pages from here up may
+					 * be resident (stack.c, stack shrinking) */
 	int64_t goid;
 	uint32_t status;	/* enum gstatus */
 	uint8_t waitreason;		/* enum waitreason, while Gwaiting */
@@ -272,6 +275,7 @@ struct g {
 	bool gcstackdirty;		/* ran or readied since the GC scanned it */
 	bool gcscanreq;			/* GC: scan your own stack (preemptcheck) */
 	uint32_t gcscangen;		/* cycle it last scanned itself in */
+	uint32_t shrinking;		/* GC is releasing its stack's unused part */
 	bool system;			/* a runtime goroutine (GC, finalizers) */
 	uintptr_t syscallsp;		/* in gort_syscall_enter: caller's sp */
 	uintptr_t syscallregs[6];	/*   and callee-saved registers */
@@ -513,6 +517,15 @@ int stack_attach(struct p *pp, struct g *gp);	/* default stack, first run */
 void stack_detach(struct p *pp, struct g *gp);
 void stack_pflush(struct p *pp);
 bool stack_scavenge(void);
+size_t stack_shrink(struct g *gp);		/* the GC, while marking */
+void stack_shrink_wait(struct g *gp);		/* execute(), while marking */
+
+/* A goroutine on its own stack notes how deep it went (stack_shrink). */
+static inline void stack_note(struct g *gp, uintptr_t sp)
+{
+	if (sp < gp->stacklow && sp >= gp->stack_lo)
+		gp->stacklow = sp;
+}
 bool stack_guard_contains(struct g *gp, uintptr_t addr);
 int stack_guard_mode(void);
 

@@ -57,6 +57,7 @@ struct gcstate {
 	uint64_t lastgc_unix;
 	int64_t gccpu;			/* ns the GC goroutine worked */
 	uint64_t dirtypages, rounds, finrun;
+	uint64_t nshrunk, shrunkbytes;	/* stack_shrink(), GC goroutine only */
 	uint64_t stresscount;
 };
 

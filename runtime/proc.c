@@ -773,6 +773,8 @@ __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
 	gc_stampstack(gp);
+	if (unlikely(load_relaxed(&gcmarking)))
+		stack_shrink_wait(gp);
 	if (likely(gp->ctx.sp)) {
 		asan_enter_g(mp, gp);
 		gort_ctx_switch(&mp->g0ctx, &gp->ctx);
@@ -792,6 +794,7 @@ static void mcall(struct m *mp, enum mafter what)
 {
 	struct g *gp = mp->curg;
 
+	stack_note(gp, (uintptr_t)__builtin_frame_address(0));
 	mp->after = what;
 	asan_leave_g(mp, gp, what == mafterExit);
 	gort_ctx_switch(&gp->ctx, &mp->g0ctx);
@@ -1185,9 +1188,12 @@ void preemptcheck(void)
 	struct m *mp = getm();
 	struct g *gp = mp ? mp->curg : NULL;
 
-	if (gp && unlikely(load_relaxed(&gp->gcscanreq)))
+	if (!gp)
+		return;
+	stack_note(gp, (uintptr_t)__builtin_frame_address(0));
+	if (unlikely(load_relaxed(&gp->gcscanreq)))
 		gc_selfscan(gp);
-	if (gp && unlikely(atomic_load_explicit(&gp->preempt, relaxed)) && !mp->locks) {
+	if (unlikely(atomic_load_explicit(&gp->preempt, relaxed)) && !mp->locks) {
 		store_relaxed(&gp->preempt, false);
 		mcall(mp, mafterPreempt);
 	}
@@ -1511,6 +1517,7 @@ void syscall_enter_c(const uintptr_t *regs)
 		return;
 	for (i = 0; i < 6; i++)
 		mp->curg->syscallregs[i] = regs[i];
+	stack_note(mp->curg, (uintptr_t)regs);
 	mp->curg->syscallsp = (uintptr_t)(regs + 7);	/* past rbp, return address */
 	pp = mp->p;
 	mp->syscalltick = load_relaxed(&pp->syscalltick);

@@ -42,6 +42,16 @@
  * warm become old.  Goroutines with a custom stack size own their stack
  * for life (proc.c keeps them on their own free list).
  *
+ * Shrinking (Go shrinks stacks at GC; C cannot move one, so only the
+ * memory goes): a goroutine notes the lowest sp it is seen at
+ * (gp->stacklow: preemption points, parks, system calls).  While the GC
+ * marks, a goroutine it finds parked whose used part is at most a quarter
+ * of what may be resident gets the pages below its sp released with
+ * MADV_DONTNEED (stack_shrink).  A free slot carries that depth in the low
+ * bits of its address, so the next owner knows it too.  Frames that go
+ * deep and come back without calling the runtime are not seen: their
+ * pages stay until the slot is freed and scavenged.
+ *
  * allgs: an append-only array of chunks of G pointers.  Writers hold
  * allglock; readers (SIGQUIT dump, deadlock check) read allglen with
  * acquire and then only published entries.
@@ -58,6 +68,8 @@
 #endif
 
 #define GUARD_SIZE	(64 << 10)
+#define SHRINK_MARGIN	(8 << 10)	/* kept below a parked goroutine's sp */
+#define SHRINK_MIN	(16 << 10)	/* release no less */
 #define CHUNK_SLOTS	64
 #define GSLAB		256		/* Gs per slab */
 #define ALLG_CHUNK	4096
@@ -212,6 +224,26 @@ static void setstack(struct g *gp, uintptr_t base, size_t slot)
 	gp->slot_size = slot;
 }
 
+/*
+ * A free default-size slot is its base ORed with how many pages under its
+ * top may be resident (its last owner's stacklow), 0 once released.
+ */
+static uintptr_t slot_pack(const struct g *gp)
+{
+	uintptr_t pg = physpagesize();
+	uintptr_t depth = (gp->stack_hi - (gp->stacklow & ~(pg - 1))) / pg;
+
+	return gp->guard_lo | (depth < pg ? depth : pg - 1);
+}
+
+static void slot_unpack(struct g *gp, uintptr_t e, size_t slot)
+{
+	uintptr_t pg = physpagesize();
+
+	setstack(gp, e & ~(pg - 1), slot);
+	gp->stacklow = gp->stack_hi - (e & (pg - 1)) * pg;
+}
+
 /* stackalloc_g() - a new G that owns a new stack of @stack_size bytes. */
 struct g *stackalloc_g(size_t stack_size)
 {
@@ -229,6 +261,7 @@ struct g *stackalloc_g(size_t stack_size)
 		return NULL;
 	}
 	setstack(gp, base, slot);
+	gp->stacklow = gp->stack_hi;
 	__atomic_fetch_add(&stackinuse, slot, __ATOMIC_RELAXED);
 	allgadd(gp);
 	return gp;
@@ -295,15 +328,16 @@ int stack_attach(struct p *pp, struct g *gp)
 	if (!pp->nstackcache && (pool.warm.n || pool.old.n || pool.cold.n))
 		stackcache_refill(pp);
 	if (pp->nstackcache) {
-		base = pp->stackcache[--pp->nstackcache];
+		slot_unpack(gp, pp->stackcache[--pp->nstackcache], slot);
 	} else {
 		lock(&stacklock);
 		base = slotalloc(slot, true);
 		unlock(&stacklock);
 		if (!base)
 			return -ENOMEM;
+		setstack(gp, base, slot);
+		gp->stacklow = gp->stack_hi;
 	}
-	setstack(gp, base, slot);
 	pp->stackinuse += slot;		/* per P: no shared line on this path */
 	return 0;
 }
@@ -311,7 +345,7 @@ int stack_attach(struct p *pp, struct g *gp)
 /* stack_detach() - @gp exited: its stack goes back to @pp's cache. */
 void stack_detach(struct p *pp, struct g *gp)
 {
-	uintptr_t base = gp->guard_lo;
+	uintptr_t base = slot_pack(gp);
 
 	pp->stackinuse -= gp->slot_size;
 	gp->guard_lo = gp->stack_lo = gp->stack_hi = 0;
@@ -350,6 +384,7 @@ void stack_pflush(struct p *pp)
 bool stack_scavenge(void)
 {
 	size_t slot = stack_slotsize(default_stack_size), i, n;
+	uintptr_t mask = ~(uintptr_t)(physpagesize() - 1);
 	struct stackvec rel;
 	bool more;
 
@@ -359,8 +394,10 @@ bool stack_scavenge(void)
 	pool.warm = (struct stackvec){ 0 };
 	unlock(&pool.lock);
 	/* madvise outside the lock; rel is private meanwhile. */
-	for (i = 0; i < rel.n; i++)
+	for (i = 0; i < rel.n; i++) {
+		rel.v[i] &= mask;	/* nothing resident any more */
 		sysmadvise((void *)(rel.v[i] + GUARD_SIZE), slot - GUARD_SIZE, MADV_DONTNEED);
+	}
 	lock(&pool.lock);
 	n = rel.n;
 	for (i = 0; i < n; i++)
@@ -396,6 +433,47 @@ void stack_memstats(uint64_t *inuse, uint64_t *sys)
 			sum += __atomic_load_n(&pp->stackinuse, __ATOMIC_RELAXED);
 	}
 	*inuse = sum < 0 ? 0 : (uint64_t)sum;
+}
+
+/*
+ * stack_shrink() - @gp is parked or waits to run again, and the GC marks:
+ * if its used part (down to SHRINK_MARGIN below its sp) is at most a
+ * quarter of what may be resident, release the pages below it.  execute()
+ * waits while gp->shrinking is set (it reads it after storing Grunning;
+ * we read the status after setting it: one of us sees the other).
+ * Return: bytes that may have been resident and were released, or 0.
+ */
+size_t stack_shrink(struct g *gp)
+{
+	uintptr_t pg = physpagesize(), sp = gp->ctx.sp, keep, low;
+	size_t released = 0;
+	uint32_t st;
+
+	if (!sp || !gp->stack_hi)
+		return 0;
+	keep = (sp & ~(pg - 1)) - SHRINK_MARGIN;
+	low = gp->stacklow & ~(pg - 1);
+	if (keep <= gp->stack_lo || low + SHRINK_MIN > keep ||
+	    (gp->stack_hi - keep) * 4 > gp->stack_hi - low)
+		return 0;
+	__atomic_store_n(&gp->shrinking, 1, __ATOMIC_SEQ_CST);
+	st = __atomic_load_n(&gp->status, __ATOMIC_SEQ_CST);
+	if ((st == Gwaiting || st == Grunnable) && gp->ctx.sp == sp &&
+	    !sysmadvise((void *)gp->stack_lo, keep - gp->stack_lo, MADV_DONTNEED)) {
+		released = keep - low;
+		gp->stacklow = keep;
+	}
+	__atomic_store_n(&gp->shrinking, 0, __ATOMIC_RELEASE);
+	return released;
+}
+
+/* stack_shrink_wait() - execute(), while the GC marks: @gp is ours now,
+ * but the GC may be releasing its stack below the saved sp. */
+void stack_shrink_wait(struct g *gp)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* Grunning, then this */
+	while (__atomic_load_n(&gp->shrinking, __ATOMIC_ACQUIRE))
+		cpu_relax();
 }
 
 bool stack_guard_contains(struct g *gp, uintptr_t addr)

@@ -98,6 +98,8 @@ struct gort_gcstats {
 	uint64_t dirty_pages;		/* pages re-scanned, all cycles */
 	uint64_t mark_rounds;		/* concurrent re-scan rounds, all cycles */
 	uint64_t finalizers_run;
+	uint64_t stacks_shrunk;		/* parked goroutines' stacks trimmed */
+	uint64_t stack_bytes_released;	/* by them (that may have been resident) */
 	size_t :0;
 };
 
