@@ -339,6 +339,14 @@ static int chanrecv(struct hchan *c, void *ep, bool block)
 	return ok ? 1 : -1;
 }
 
+/* Of an hchan, only buf points into the heap (sudogs are not heap). */
+static const uint64_t hchan_ptrmask[] = { GORT_PTRBIT(struct hchan, buf) };
+static const struct gort_type hchan_type = {
+	.size = (sizeof(struct hchan) + 7) & ~(size_t)7,
+	.ptrmask = hchan_ptrmask,
+	.name = "hchan",
+};
+
 __export struct gort_chan *gort_chan_make(size_t elemsize, size_t cap, unsigned int flags)
 {
 	struct hchan *c;
@@ -356,8 +364,9 @@ __export struct gort_chan *gort_chan_make(size_t elemsize, size_t cap, unsigned 
 			return NULL;
 		c->buf = (char *)c + hsz;
 	} else {
-		/* Scanned: c->buf is the only pointer to the buffer. */
-		c = gort_alloc(sizeof(*c), 0);
+		/* Scanned: c->buf is the only pointer to the buffer, and the
+		 * only word of the hchan the collector reads (as Go's). */
+		c = gort_alloc_typed(&hchan_type, 1, 0);
 		if (!c)
 			return NULL;
 		c->buf = gort_alloc(cap * elemsize, 0);

@@ -157,6 +157,56 @@ static void graypush(struct gcwork *w, uintptr_t lo, uintptr_t hi)
 }
 
 /*
+ * Typed objects (gort_alloc_typed) go on the gray stack with bit 0 of
+ * lo set: scanned through their type's pointer mask, not word by word.
+ */
+static inline uintptr_t typedbit(const struct mspan *s, uint32_t idx)
+{
+	return __atomic_load_n(&s->typedbits[idx >> 6], __ATOMIC_ACQUIRE) >> (idx & 63) & 1;
+}
+
+/*
+ * typed_words() - call @fn(word, address) for each word of typed object
+ * [@b, @end) in [@lo, @hi) that its type marks as a possible pointer.
+ * The type is the object's last word; without one (not set yet) every
+ * word is a possible pointer.
+ */
+static __always_inline void typed_words(uintptr_t b, uintptr_t end, uintptr_t lo, uintptr_t hi,
+					void (*fn)(uintptr_t v, uintptr_t at))
+{
+	const struct gort_type *t = *(const struct gort_type *const *)(end - 8);
+	uintptr_t e, p, words;
+
+	end -= 8;
+	if (hi > end)
+		hi = end;
+	if (!t) {
+		for (p = lo; p + 8 <= hi; p += 8)
+			fn(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED), p);
+		return;
+	}
+	words = t->size / 8;
+	e = lo > b ? b + (lo - b) / t->size * t->size : b;	/* first element */
+	for (; e < hi; e += t->size) {
+		uintptr_t i;
+
+		for (i = 0; i < words; i++) {
+			uint64_t m = t->ptrmask[i / 64] >> (i % 64);
+
+			if (!m) {		/* no more pointers in this word of the mask */
+				i |= 63;
+				continue;
+			}
+			if (!(m & 1))
+				continue;
+			p = e + i * 8;
+			if (p >= lo && p + 8 <= hi)
+				fn(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED), p);
+		}
+	}
+}
+
+/*
  * markspan() - shade the object of small-or-large span @s that @v
  * points into, if it is allocated and white.  A freed object whose
  * freebit is still pending, or one in a free cache, may get marked
@@ -175,7 +225,8 @@ static inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 		__atomic_store_n(&s->largemark, 1, __ATOMIC_RELAXED);
 		w->marked += s->npages * PAGE_SIZE;
 		if (!(s->spanclass & 1))
-			graypush(w, s->base, s->base + s->npages * PAGE_SIZE);
+			graypush(w, s->base | !!__atomic_load_n(&s->largetyped, __ATOMIC_ACQUIRE),
+				 s->base + s->npages * PAGE_SIZE);
 		return;
 	}
 	idx = span_objindex(s, v);
@@ -194,7 +245,7 @@ static inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
 
 		__builtin_prefetch((void *)b);	/* scanned soon (LIFO) */
-		graypush(w, b, b + s->elemsize);
+		graypush(w, b | typedbit(s, idx), b + s->elemsize);
 	}
 }
 
@@ -254,6 +305,18 @@ static __noasan void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
 	}
 }
 
+static void markword_bg(uintptr_t v, uintptr_t at)
+{
+	(void)at;
+	markword(&bgw, v);
+}
+
+/* The words of typed object [@b, @end) within [@lo, @hi). */
+static __noasan void scantyped(uintptr_t b, uintptr_t end, uintptr_t lo, uintptr_t hi)
+{
+	typed_words(b, end, lo, hi, markword_bg);
+}
+
 static int64_t yielded;		/* ns the GC goroutine spent preempted */
 
 /* A preemption point for the GC goroutine; counts the time it gave away
@@ -278,7 +341,10 @@ static void drain(bool concurrent)
 		if (!bgw.n)
 			continue;	/* the handoff shaded nothing new */
 		w = bgw.v[--bgw.n];
-		scanrange(&bgw, w.lo, w.hi);
+		if (w.lo & 1)
+			scantyped(w.lo & ~(uintptr_t)1, w.hi, w.lo & ~(uintptr_t)1, w.hi);
+		else
+			scanrange(&bgw, w.lo, w.hi);
 		if (concurrent && !(++n & 255))
 			gcyield();
 	}
@@ -713,7 +779,10 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 			send = s->base + s->npages * PAGE_SIZE;
 			if (!s->elemsize) {
 				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE)) {
-					scanrange(&bgw, lo, end);
+					if (__atomic_load_n(&s->largetyped, __ATOMIC_ACQUIRE))
+						scantyped(s->base, send, lo, end);
+					else
+						scanrange(&bgw, lo, end);
 					rescanned += end - lo;
 				}
 			} else if (lo < send) {
@@ -727,7 +796,10 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 						uintptr_t a = b < lo ? lo : b;
 						uintptr_t z = b + s->elemsize > end ? end : b + s->elemsize;
 
-						scanrange(&bgw, a, z);
+						if (typedbit(s, i))
+							scantyped(b, b + s->elemsize, a, z);
+						else
+							scanrange(&bgw, a, z);
 						rescanned += z - a;
 					}
 				}
@@ -797,7 +869,7 @@ static void ck_word(uintptr_t v, uintptr_t from, const char *what)
 {
 	struct mspan *s = spanfor(v);
 	uintptr_t b, sz;
-	bool marked;
+	bool marked, typed;
 
 	if (!s)
 		return;
@@ -807,6 +879,7 @@ static void ck_word(uintptr_t v, uintptr_t from, const char *what)
 		b = s->base;
 		sz = s->npages * PAGE_SIZE;
 		marked = __atomic_load_n(&s->largemark, __ATOMIC_RELAXED);
+		typed = __atomic_load_n(&s->largetyped, __ATOMIC_ACQUIRE);
 	} else {
 		uint32_t idx = span_objindex(s, v);
 
@@ -816,6 +889,7 @@ static void ck_word(uintptr_t v, uintptr_t from, const char *what)
 		b = s->base + (uintptr_t)idx * s->elemsize;
 		sz = s->elemsize;
 		marked = s->gcmarkbits[idx >> 6] & (1ULL << (idx & 63));
+		typed = typedbit(s, idx);
 	}
 	if (!ck_insert(b))
 		return;
@@ -826,7 +900,7 @@ static void ck_word(uintptr_t v, uintptr_t from, const char *what)
 	if (!(s->spanclass & 1)) {
 		if (ck.nstk == ck.capstk)
 			ck.stk = growarray(ck.stk, ck.nstk, &ck.capstk, sizeof(*ck.stk));
-		ck.stk[ck.nstk].lo = b;
+		ck.stk[ck.nstk].lo = b | typed;
 		ck.stk[ck.nstk].hi = b + sz;
 		ck.nstk++;
 	}
@@ -838,6 +912,11 @@ static __noasan void ck_range(uintptr_t lo, uintptr_t hi, const char *what)
 
 	for (p = (lo + 7) & ~(uintptr_t)7; p + 8 <= hi; p += 8)
 		ck_word(*(uintptr_t *)p, p, what);
+}
+
+static void ck_heapword(uintptr_t v, uintptr_t at)
+{
+	ck_word(v, at, "a typed heap object");
 }
 
 static void checkmark(void)
@@ -902,8 +981,12 @@ static void checkmark(void)
 	}
 	while (ck.nstk) {
 		struct graywork w = ck.stk[--ck.nstk];
+		uintptr_t b = w.lo & ~(uintptr_t)1;
 
-		ck_range(w.lo, w.hi, "a heap object");
+		if (w.lo & 1)
+			typed_words(b, w.hi, b, w.hi, ck_heapword);
+		else
+			ck_range(w.lo, w.hi, "a heap object");
 	}
 	if (ck.bad)
 		fatalf("gccheckmark: cycle %u left %llu reachable objects white",

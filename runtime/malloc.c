@@ -297,6 +297,57 @@ __export void *gort_alloc(size_t size, unsigned int flags)
 	return p;
 }
 
+/*
+ * Typed objects: the gort_type pointer sits in the object's last word,
+ * written before the span's typedbit (or largetyped) is set with release:
+ * the collector reads the bit with acquire, then the word.  Every way an
+ * object becomes free clears its bit (gort_free, sweep), so a slot comes
+ * out of the allocator untyped.
+ */
+__export void *gort_alloc_typed(const struct gort_type *t, size_t n, unsigned int flags)
+{
+	size_t words, i;
+	bool any = false, all = true;
+	struct mspan *s;
+	uintptr_t p;
+
+	if (!t || !t->size || t->size % 8 || (flags & ~GORT_ALLOC_NOZERO)) {
+		errno_set(EINVAL);
+		return NULL;
+	}
+	if (n && t->size > (SIZE_MAX / 2) / n) {
+		errno_set(ENOMEM);
+		return NULL;
+	}
+	if (!t->ptrmask)
+		return gort_alloc(n * t->size, flags);
+	words = t->size / 8;
+	for (i = 0; i < words; i++) {
+		bool bit = t->ptrmask[i / 64] >> (i % 64) & 1;
+
+		any |= bit;
+		all &= bit;
+	}
+	if (!any)
+		return gort_alloc(n * t->size, flags | GORT_ALLOC_NOSCAN);
+	if (all)
+		return gort_alloc(n * t->size, flags);
+	p = (uintptr_t)gort_alloc(n * t->size + sizeof(t), flags);
+	if (!p)
+		return NULL;
+	s = spanof(p);
+	if (s->spanclass >> 1) {
+		uint32_t idx = span_objindex(s, p);
+
+		*(const struct gort_type **)(p + s->elemsize - sizeof(t)) = t;
+		__atomic_fetch_or(&s->typedbits[idx >> 6], 1ULL << (idx & 63), __ATOMIC_RELEASE);
+	} else {
+		*(const struct gort_type **)(p + s->npages * PAGE_SIZE - sizeof(t)) = t;
+		__atomic_store_n(&s->largetyped, 1, __ATOMIC_RELEASE);
+	}
+	return (void *)p;
+}
+
 __export void *gort_alloc_node(size_t size, int node, unsigned int flags)
 {
 	int i;
@@ -444,6 +495,9 @@ __export void gort_free(void *ptr)
 		fatalf("gort_free: double free of %p (or never allocated)", ptr);
 	if ((__atomic_load_n(&s->cachedbits[idx >> 6], __ATOMIC_RELAXED) & bit))
 		fatalf("gort_free: double free of %p", ptr);
+	/* Its next owner may not be typed: the last word is data again. */
+	if (__atomic_load_n(&s->typedbits[idx >> 6], __ATOMIC_RELAXED) & bit)
+		__atomic_fetch_and(&s->typedbits[idx >> 6], ~bit, __ATOMIC_RELAXED);
 	/* Into the calling P's free cache: no span state changes. */
 	if (tcache_put(s, sc, idx, ptr))
 		return;
@@ -483,7 +537,8 @@ __export int gort_heap_object(const void *ptr, void **base, size_t *size)
 		if (base)
 			*base = (void *)s->base;
 		if (size)
-			*size = s->npages * PAGE_SIZE;
+			*size = s->npages * PAGE_SIZE -
+				(__atomic_load_n(&s->largetyped, __ATOMIC_ACQUIRE) ? 8 : 0);
 		return 1;
 	}
 	idx = span_objindex(s, p);
@@ -496,7 +551,8 @@ __export int gort_heap_object(const void *ptr, void **base, size_t *size)
 	if (base)
 		*base = (void *)(s->base + (uintptr_t)idx * s->elemsize);
 	if (size)
-		*size = s->elemsize;
+		*size = s->elemsize - ((__atomic_load_n(&s->typedbits[idx >> 6], __ATOMIC_ACQUIRE) >>
+					(idx & 63) & 1) ? 8 : 0);
 	return 1;
 }
 

@@ -87,12 +87,12 @@ struct mspan *spanalloc(void)
 	return s;
 }
 
-/* Four bitmaps of @words each, zeroed; spanlock held. */
+/* Five bitmaps of @words each, zeroed; spanlock held. */
 static uint64_t *bitsalloc_locked(uint32_t words)
 {
 	uint64_t *b = bitfree[words];
 	/* Whole cache lines: another P's span bitmaps never share one. */
-	size_t n = (4 * words * sizeof(uint64_t) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
+	size_t n = (5 * words * sizeof(uint64_t) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
 
 	if (b) {
 		bitfree[words] = *(uint64_t **)b;
@@ -126,6 +126,7 @@ bool span_bitsalloc(struct mspan *s, uint32_t nelems)
 	s->gcmarkbits = b + words;
 	s->freebits = b + 2 * words;
 	s->cachedbits = b + 3 * words;
+	s->typedbits = b + 4 * words;
 	return true;
 }
 
@@ -372,6 +373,7 @@ struct mspan *mheap_alloc(int ni, uintptr_t npages, bool *needzero)
 	}
 	s->sweepgen = __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
 	s->largemark = 0;
+	s->largetyped = 0;
 	s->nspecials = 0;
 	__atomic_store_n(&s->ready, false, __ATOMIC_RELEASE);	/* the caller sets it */
 	s->state = mSpanInUse;
@@ -418,6 +420,7 @@ void mheap_free(struct mspan *s, int64_t idlesince)
 		bitfree[s->nwords] = s->allocbits;
 		unlock(&spanlock);
 		s->allocbits = s->gcmarkbits = s->freebits = s->cachedbits = NULL;
+		s->typedbits = NULL;
 		s->nwords = 0;
 	}
 	/* Only merge with neighbours that are free and not released, so a

@@ -91,6 +91,9 @@ struct mspan {
 	int64_t freedat;		/* nanotime_coarse() when it went free */
 	uint32_t sweepgen;		/* mgc.h: against heap.sweepgen */
 	uint32_t nspecials;		/* objects with finalizers */
+	uint64_t *typedbits;		/* atomic: the object ends in a gort_type
+					 * pointer (gort_alloc_typed) */
+	uint32_t largetyped;		/* the same for a large object */
 } __aligned(CACHELINE);		/* spans of different Ps share no line */
 
 static inline uint8_t spanclass_of(uint8_t sizeclass, bool noscan)

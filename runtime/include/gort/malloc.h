@@ -45,6 +45,40 @@ enum gort_alloc_flags {
 void *gort_alloc(size_t size, unsigned int flags);
 
 /**
+ * struct gort_type - what the collector needs to know of a C type
+ * @size:    bytes of one element, a non-zero multiple of 8
+ * @ptrmask: bit i (word i / 64, bit i % 64) set if 8-byte word i of an
+ *           element may hold a pointer to gort memory; NULL: every word
+ * @name:    for messages; may be NULL
+ *
+ * Must outlive every object allocated with it (static storage, as a
+ * rule).  GORT_PTRBIT(struct foo, next) gives the bit of a member.
+ */
+struct gort_type {
+	size_t size;
+	const uint64_t *ptrmask;
+	const char *name;
+};
+
+#define GORT_PTRBIT(type, member) (1ULL << (__builtin_offsetof(type, member) / 8 % 64))
+
+/**
+ * gort_alloc_typed() - allocate @n elements of type @t, zeroed unless
+ * GORT_ALLOC_NOZERO; the collector reads only the words @t->ptrmask marks
+ *
+ * An integer, a hash or a stale value in any other word keeps nothing
+ * alive (gort_alloc()'s objects are scanned conservatively: every word).
+ * A mask with no bit allocates GORT_ALLOC_NOSCAN; one with every bit is
+ * gort_alloc().  Otherwise the object has 8 more bytes at its end for
+ * @t (gort_heap_object() reports the size without them): writing past
+ * @n * @t->size is undefined.
+ *
+ * Return: the object, or NULL with errno = EINVAL (no @t, a bad size,
+ * flags other than GORT_ALLOC_NOZERO) or ENOMEM.
+ */
+void *gort_alloc_typed(const struct gort_type *t, size_t n, unsigned int flags);
+
+/**
  * gort_alloc_node() - gort_alloc() with the memory on NUMA node @node
  *
  * Return: as gort_alloc(); EINVAL if @node does not exist.
