@@ -36,18 +36,6 @@
 static struct lock sudoglock;
 static struct sudog *sudogfree;
 
-/* Go's panic for a misused channel: "panic: MSG", tracebacks, exit 2. */
-void gopanic(const char *msg)
-{
-	struct m *mp = getm();
-
-	printf_raw("panic: %s\n\n", msg);
-	/* Start at our caller: its pc, and its frame (our saved rbp). */
-	tracebackall(mp, (uintptr_t)__builtin_return_address(0),
-		     *(uintptr_t *)__builtin_frame_address(0));
-	_exit(2);
-}
-
 /*
  * Sudogs come from a small cache in the G itself (no lock: only the G
  * uses it), refilled from and overflowing to a global pool.

@@ -84,7 +84,6 @@ static inline void elemzero(void *dst, uint32_t size)
 	else
 		__builtin_memset(dst, 0, size);
 }
-void gopanic(const char *msg) __noreturn __cold;
 
 /* Probe points (Documentation/probes.rst). */
 void gort_chan_park(struct hchan *c, struct g *gp, uint32_t dir);

@@ -174,6 +174,10 @@ void printf_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void throw(const char *msg) __noreturn __cold;
 void fatal(const char *msg) __noreturn __cold;
 void fatalf(const char *fmt, ...) __noreturn __cold __attribute__((format(printf, 1, 2)));
+/* Go's panic for misuse (a closed channel, slice bounds): "panic: MSG",
+ * every goroutine's traceback, exit 2.  No recover() in C. */
+void gopanic(const char *msg) __noreturn __cold;
+void gopanicf(const char *fmt, ...) __noreturn __cold __attribute__((format(printf, 1, 2)));
 void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp);
 bool symbolize(uintptr_t pc, const char **name, uintptr_t *off, const char **mod,
 	       uintptr_t *modoff);

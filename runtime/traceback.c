@@ -207,6 +207,32 @@ static void __noreturn die(const char *msg, bool isthrow)
 	_exit(2);
 }
 
+static __noreturn void panicmsg(const char *msg, uintptr_t pc, uintptr_t fp)
+{
+	printf_raw("panic: %s\n\n", msg);
+	tracebackall(getm(), pc, fp);
+	_exit(2);
+}
+
+/* Tracebacks start at our caller: its pc, and its frame (our saved rbp). */
+void gopanic(const char *msg)
+{
+	panicmsg(msg, (uintptr_t)__builtin_return_address(0),
+		 *(uintptr_t *)__builtin_frame_address(0));
+}
+
+void gopanicf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	panicmsg(buf, (uintptr_t)__builtin_return_address(0),
+		 *(uintptr_t *)__builtin_frame_address(0));
+}
+
 void throw(const char *msg)
 {
 	die(msg, true);

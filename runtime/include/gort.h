@@ -13,5 +13,6 @@
 #include <gort/malloc.h>
 #include <gort/chan.h>
 #include <gort/gc.h>
+#include <gort/slice.h>
 
 #endif /* GORT_H */
