@@ -163,6 +163,7 @@ bench: $(BENCHES) $(O)/.deps-bench
 	$(Q)bench/run-heap $(O)
 	$(Q)bench/run-chan $(O)
 	$(Q)bench/run-gc $(O)
+	$(Q)bench/run-slice $(O)
 
 # ---- install ----
 install: all

@@ -218,6 +218,8 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->spanclass = spanclass_of(0, flags & GORT_ALLOC_NOSCAN);
 	s->elemsize = 0;
 	s->nelems = 1;
+	if (flags & GORT_ALLOC_NOSCAN)
+		gcdirty_untrack(s->base, npages * PAGE_SIZE);	/* never scanned */
 	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->ready, true, __ATOMIC_RELEASE);
 	gc_alloc_hook(npages * PAGE_SIZE, c);

@@ -95,6 +95,8 @@ void gc_stats_free(int node, uint8_t sc, uint64_t n, uint64_t bytes);
 enum { GCMODE_STW, GCMODE_SOFTDIRTY, GCMODE_UFFD };
 int gcdirty_init(int want);
 void gcdirty_track(uintptr_t lo, size_t len);
+void gcdirty_untrack(uintptr_t lo, size_t len);	/* large noscan object */
+void gcdirty_retrack(uintptr_t lo);			/* ... freed */
 void gcdirty_reset(void);
 uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 const char *gcdirty_name(int mode);

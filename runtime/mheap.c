@@ -405,6 +405,10 @@ void mheap_free(struct mspan *s, int64_t idlesince)
 	struct mheapnode *h = &heap.nodes[s->node];
 	struct mspan *prev, *next, *dead[2] = { NULL, NULL };
 
+	/* A large pointer-free object's pages are looked at again before
+	 * they can hold anything else (gcdirty.c). */
+	if (s->spanclass == spanclass_of(0, true))
+		gcdirty_retrack(s->base);
 	lock(&h->lock);
 	h->inuse -= s->npages * PAGE_SIZE;
 	__atomic_store_n(&s->ready, false, __ATOMIC_RELEASE);
