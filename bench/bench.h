@@ -84,4 +84,33 @@ static inline void bench_select(int argc, char **argv, const char *const *names,
 			run[j] = 1;
 }
 
+/* bench_gort_main() - run @fn(@arg) as gort's main function; a failure to
+ * start the runtime is fatal. */
+static inline int bench_gort_main(int (*fn)(void *arg), void *arg)
+{
+	int ret = gort_main(fn, arg, NULL);
+
+	if (ret < 0)
+		die("gort_main", -ret);
+	return ret;
+}
+
+/*
+ * BENCH_MAIN() - the main() of a program with a benches[] table (.name),
+ * a struct args with run[NBENCH], and bench_main(): the benchmarks named
+ * on the command line, run as gort's main function.
+ */
+#define BENCH_MAIN()								\
+int main(int argc, char **argv)							\
+{										\
+	struct args a = { { 0 } };						\
+	const char *names[NBENCH];						\
+	int i;									\
+										\
+	for (i = 0; i < NBENCH; i++)						\
+		names[i] = benches[i].name;					\
+	bench_select(argc, argv, names, NBENCH, a.run, NULL);			\
+	return bench_gort_main(bench_main, &a);					\
+}
+
 #endif /* GORT_BENCH_H */

@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 {
 	struct args a = { { 0 } };
 	const char *names[NBENCH];
-	int i, n = 1, ret;
+	int i, n = 1;
 
 	for (i = 1; i < argc; i++)
 		if (n == 1 || !take_param(argv[n - 1], argv[i]))
@@ -389,8 +389,5 @@ int main(int argc, char **argv)
 		names[i] = benches[i].name;
 	bench_select(n, argv, names, NBENCH, a.run, NULL);
 
-	ret = gort_main(bench_main, &a, NULL);
-	if (ret < 0)
-		die("gort_main", -ret);
-	return ret;
+	return bench_gort_main(bench_main, &a);
 }

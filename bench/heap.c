@@ -436,7 +436,7 @@ int main(int argc, char **argv)
 {
 	struct args a = { { 0 } };
 	const char *names[NBENCH];
-	int i, n = 1, ret;
+	int i, n = 1;
 
 	/* --malloc anywhere: measure malloc(3) instead of gort. */
 	for (i = 1; i < argc; i++) {
@@ -458,8 +458,5 @@ int main(int argc, char **argv)
 			allocator = "glibc";
 		return bench_main(&a);
 	}
-	ret = gort_main(bench_main, &a, NULL);
-	if (ret < 0)
-		die("gort_main", -ret);
-	return ret;
+	return bench_gort_main(bench_main, &a);
 }

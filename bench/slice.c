@@ -189,18 +189,4 @@ static int bench_main(void *arg)
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct args a = { { 0 } };
-	const char *names[NBENCH];
-	int i, ret;
-
-	for (i = 0; i < NBENCH; i++)
-		names[i] = benches[i].name;
-	bench_select(argc, argv, names, NBENCH, a.run, NULL);
-
-	ret = gort_main(bench_main, &a, NULL);
-	if (ret < 0)
-		die("gort_main", -ret);
-	return ret;
-}
+BENCH_MAIN()
