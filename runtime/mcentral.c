@@ -115,7 +115,8 @@ void sweep_span_locked(struct mspan *s)
 				__atomic_fetch_sub(&s->nfreed, (uint32_t)__builtin_popcountll(fb),
 						   __ATOMIC_RELAXED);
 			__atomic_store_n(&s->allocbits[w], a & ~dead, __ATOMIC_RELAXED);
-			__atomic_fetch_and(&s->typedbits[w], ~dead, __ATOMIC_RELAXED);
+			if (__atomic_load_n(&s->typedbits[w], __ATOMIC_RELAXED) & dead)
+				__atomic_fetch_and(&s->typedbits[w], ~dead, __ATOMIC_RELAXED);
 			ndead += (uint32_t)__builtin_popcountll(dead);
 			if (unlikely(gcstressn)) {
 				uint64_t d = dead;

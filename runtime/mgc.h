@@ -81,8 +81,9 @@ void gc_sysmon_tick(int64_t now);
 int64_t gc_force_in(int64_t now);
 void gc_selfscan(struct g *gp);
 
-/* While the GC marks, a goroutine that ran, was readied or was created
- * has its stack re-scanned at mark termination (gc.c). */
+/* While the GC marks, a goroutine that was readied or created has its
+ * stack re-scanned at mark termination (gc.c); execute() stamps one that
+ * runs itself. */
 static inline void gc_stampstack(struct g *gp)
 {
 	if (unlikely(__atomic_load_n(&gcmarking, __ATOMIC_RELAXED)))

@@ -772,9 +772,12 @@ __probe void gort_sched_execute(struct g *gp, struct m *mp, struct p *pp)
 	mp->curg = gp;
 	gp->m = mp;
 	atomic_store_explicit(&gp->status, Grunning, relaxed);
-	gc_stampstack(gp);
-	if (unlikely(load_relaxed(&gcmarking)))
+	/* While the GC marks: re-scan its stack at the end, and do not run
+	 * it on a stack the GC is trimming. */
+	if (unlikely(load_relaxed(&gcmarking))) {
+		__atomic_store_n(&gp->gcstackdirty, true, __ATOMIC_SEQ_CST);
 		stack_shrink_wait(gp);
+	}
 	if (likely(gp->ctx.sp)) {
 		asan_enter_g(mp, gp);
 		gort_ctx_switch(&mp->g0ctx, &gp->ctx);

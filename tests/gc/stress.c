@@ -228,6 +228,16 @@ static void node_gone(const struct snode *n)
 	atomic_fetch_sub(&total_sum, node_hash(n->key, n->val));
 }
 
+/* @n gets value @val; @sum (its structure's) and the books follow. */
+static void node_setval(struct snode *n, uint64_t *sum, uint64_t val)
+{
+	atomic_fetch_sub(&total_sum, node_hash(n->key, n->val));
+	*sum -= node_hash(n->key, n->val);
+	n->val = val;
+	*sum += node_hash(n->key, n->val);
+	atomic_fetch_add(&total_sum, node_hash(n->key, n->val));
+}
+
 /* Say why @n is not a valid node, for the failure message. */
 static void node_blame(const char *where, const struct snode *n)
 {
@@ -436,12 +446,8 @@ static void list_step(struct mstate *m)
 		/* The copy is on the books twice until the old one goes. */
 		node_gone(n);
 		break;
-	default:	/* update */
-		atomic_fetch_sub(&total_sum, node_hash(n->key, n->val));
-		m->lsum -= node_hash(n->key, n->val);
-		n->val = rnd(m);
-		m->lsum += node_hash(n->key, n->val);
-		atomic_fetch_add(&total_sum, node_hash(n->key, n->val));
+	default:
+		node_setval(n, &m->lsum, rnd(m));
 		break;
 	}
 }
@@ -597,12 +603,8 @@ static void tree_step(struct mstate *m)
 		*link = x;
 		node_gone(n);
 		break;
-	default:	/* update */
-		atomic_fetch_sub(&total_sum, node_hash(n->key, n->val));
-		m->tsum -= node_hash(n->key, n->val);
-		n->val = rnd(m);
-		m->tsum += node_hash(n->key, n->val);
-		atomic_fetch_add(&total_sum, node_hash(n->key, n->val));
+	default:
+		node_setval(n, &m->tsum, rnd(m));
 		break;
 	}
 }
