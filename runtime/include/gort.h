@@ -14,5 +14,7 @@
 #include <gort/chan.h>
 #include <gort/gc.h>
 #include <gort/slice.h>
+#include <gort/map.h>
+#include <gort/syncmap.h>
 
 #endif /* GORT_H */
