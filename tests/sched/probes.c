@@ -28,6 +28,7 @@ static const char *const probes[] = {
 	"gort_sched_preempt", "gort_sched_stw",
 	"gort_chan_park", "gort_chan_wake", "gort_chan_doclose", "gort_select_park",
 	"gort_gc_phase", "gort_gc_assist",
+	"gort_map_grow_start", "gort_map_grow_done",
 };
 
 static const char *const internals[] = {
