@@ -150,7 +150,7 @@ static inline uint64_t rd4(const unsigned char *p)
 	return v;
 }
 
-__export uint64_t gort_memhash(const void *p, size_t n, uint64_t seed)
+static inline uint64_t memhash(const void *p, size_t n, uint64_t seed)
 {
 	const unsigned char *q = p;
 	uint64_t a, b, s = seed ^ P0;
@@ -179,6 +179,11 @@ __export uint64_t gort_memhash(const void *p, size_t n, uint64_t seed)
 	return mum(P2 ^ n, mum(a ^ P1, b ^ s));
 }
 
+__export uint64_t gort_memhash(const void *p, size_t n, uint64_t seed)
+{
+	return memhash(p, n, seed);
+}
+
 /* ---- bucket access ---- */
 
 static inline uint8_t *tophash(char *b)
@@ -189,6 +194,21 @@ static inline uint8_t *tophash(char *b)
 static inline char *keyat(const struct gort_map *h, char *b, unsigned int i)
 {
 	return b + BUCKETCNT + (size_t)i * h->keyslot;
+}
+
+/* keyat() when the kind is a constant: the fast paths' slot size is. */
+static inline char *keyat_k(const struct gort_map *h, int kind, char *b, unsigned int i)
+{
+	switch (kind) {
+	case GORT_MAPKEY_U32:
+		return b + BUCKETCNT + i * 4;
+	case GORT_MAPKEY_U64:
+		return b + BUCKETCNT + i * 8;
+	case GORT_MAPKEY_STR:
+		return b + BUCKETCNT + i * sizeof(struct gort_str);
+	default:
+		return keyat(h, b, i);
+	}
 }
 
 static inline char *valat(const struct gort_map *h, char *b, unsigned int i)
@@ -323,9 +343,9 @@ static inline uint64_t hashkey(const struct gort_map *h, int kind, const void *k
 		return hash64(*(const uint64_t *)key, h->seed);
 	case GORT_MAPKEY_STR:
 		s = key;
-		return gort_memhash(s->ptr, s->len, h->seed);
+		return memhash(s->ptr, s->len, h->seed);
 	case GORT_MAPKEY_MEM:
-		return gort_memhash(key, h->t->keysize, h->seed);
+		return memhash(key, h->t->keysize, h->seed);
 	default:
 		return h->t->hash(key, h->seed);
 	}
@@ -382,13 +402,18 @@ static inline void setflags(struct gort_map *h, uint8_t set, uint8_t clear)
 	__atomic_store_n(&h->flags, (loadflags(h) | set) & ~clear, __ATOMIC_RELAXED);
 }
 
-static void checkkind(const struct gort_map *h, int kind, const char *fn)
+static void __cold __noreturn badkind(const struct gort_map *h, const char *fn)
+{
+	fatalf("%s: map%s%s has %s keys", fn, h->t->name ? " " : "", h->t->name ? h->t->name : "",
+	       h->kind == GORT_MAPKEY_U32 ? "uint32" :
+	       h->kind == GORT_MAPKEY_U64 ? "uint64" :
+	       h->kind == GORT_MAPKEY_STR ? "string" : "other");
+}
+
+static inline void checkkind(const struct gort_map *h, int kind, const char *fn)
 {
 	if (unlikely(h->kind != kind))
-		fatalf("%s: map %s has %s keys", fn, h->t->name ? h->t->name : "",
-		       h->kind == GORT_MAPKEY_U32 ? "uint32" :
-		       h->kind == GORT_MAPKEY_U64 ? "uint64" :
-		       h->kind == GORT_MAPKEY_STR ? "string" : "other");
+		badkind(h, fn);
 }
 
 /* ---- memory ---- */
@@ -656,7 +681,7 @@ access_impl(struct gort_map *h, int kind, const void *key, char **kslot)
 
 		while (m) {
 			unsigned int i = __builtin_ctz(m);
-			char *k = keyat(h, b, i);
+			char *k = keyat_k(h, kind, b, i);
 
 			if (keyeq(h, kind, slotkey(h, kind, k), key)) {
 				if (kslot)
@@ -924,7 +949,7 @@ again:
 
 		while (m) {
 			unsigned int i = __builtin_ctz(m);
-			char *k = keyat(h, b, i);
+			char *k = keyat_k(h, kind, b, i);
 
 			if (keyeq(h, kind, slotkey(h, kind, k), key)) {
 				/* Go updates string keys: the map keeps the
@@ -1070,7 +1095,7 @@ static __attribute__((always_inline)) inline bool delete_impl(struct gort_map *h
 
 		while (m) {
 			unsigned int i = __builtin_ctz(m);
-			char *k = keyat(h, b, i);
+			char *k = keyat_k(h, kind, b, i);
 
 			if (keyeq(h, kind, slotkey(h, kind, k), key)) {
 				/* Clear what the collector would read. */
@@ -1214,8 +1239,13 @@ __export void gort_map_shrink(struct gort_map *m)
 	m->noverflow = 0;
 	m->seed = newseed();
 	m->buckets = makebuckets(m, B, NULL);
-	if (m->extra)
+	/* Noscan maps: the old chains stay alive through oldoverflow while
+	 * they are walked (a cycle now must not free and recycle them). */
+	m->oldbuckets = old;	/* a field the collector reads, not a register */
+	if (m->extra) {
+		m->extra->oldoverflow = m->extra->overflow;
 		m->extra->overflow = NULL;
+	}
 	for (i = 0; i < nold; i++) {
 		for (b = bucketat(m, old, i); b; b = *ovfp(m, b)) {
 			unsigned int j;
@@ -1225,6 +1255,9 @@ __export void gort_map_shrink(struct gort_map *m)
 					insert_moved(m, keyat(m, b, j), valat(m, b, j));
 		}
 	}
+	m->oldbuckets = NULL;
+	if (m->extra)
+		m->extra->oldoverflow = NULL;
 	gort_map_grow_start(m, oldB, B);
 	gort_map_grow_done(m, oldB, B);
 	endwrite(m);
