@@ -24,6 +24,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mgc.h"
 
@@ -200,6 +201,11 @@ static void *mcache_alloc_small(struct mcache *c, size_t size, unsigned int flag
 	return p;
 }
 
+/* Large objects from 4 MiB on get huge pages (Documentation/heap.rst):
+ * big arrays are read at random, beyond the reach of a 4 KiB-page TLB. */
+#define HUGE_PAGE	(2UL << 20)
+#define HUGE_LARGE	(4UL << 20)
+
 static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int flags)
 {
 	uintptr_t npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -220,6 +226,13 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->nelems = 1;
 	if (flags & GORT_ALLOC_NOSCAN)
 		gcdirty_untrack(s->base, npages * PAGE_SIZE);	/* never scanned */
+	if (npages * PAGE_SIZE >= HUGE_LARGE && heap.hugepages != 0) {
+		uintptr_t lo = (s->base + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+		uintptr_t hi = (s->base + npages * PAGE_SIZE) & ~(HUGE_PAGE - 1);
+
+		if (hi > lo)
+			sysmadvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+	}
 	__atomic_store_n(&s->allocCount, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->ready, true, __ATOMIC_RELEASE);
 	gc_alloc_hook(npages * PAGE_SIZE, c);
