@@ -37,7 +37,7 @@ include Kbuild
 OBJS		:= $(addprefix $(O)/,$(lib-y) $(arch-$(ARCH)-y))
 SAMPLES		:= $(addprefix $(O)/,$(samples-y))
 BENCHES		:= $(addprefix $(O)/,$(bench-y))
-TEST_SRCS	:= $(sort $(filter-out tests/numa-guest/%,$(wildcard tests/*/*.c)))
+TEST_SRCS	:= $(sort $(filter-out tests/numa-guest/% tests/fuzz/%,$(wildcard tests/*/*.c)))
 TESTS		:= $(patsubst %.c,$(O)/%,$(TEST_SRCS))
 # Tests that run inside a multi-node qemu guest: static, no harness deps
 # on the host's libraries (tools/numa-guest boots them).
@@ -164,6 +164,34 @@ bench: $(BENCHES) $(O)/.deps-bench
 	$(Q)bench/run-chan $(O)
 	$(Q)bench/run-gc $(O)
 	$(Q)bench/run-slice $(O)
+	$(Q)bench/run-map $(O)
+
+# ---- fuzzing (clang's libFuzzer; not part of check) ----
+# make fuzz [FUZZ_TIME=60]: libgort rebuilt with clang and ASan/UBSan in
+# $(O)/fuzz, runtime/map.o with libFuzzer's coverage too (the scheduler's
+# would be noise); each tests/fuzz/*.c then runs FUZZ_TIME seconds from
+# its corpus in $(O)/fuzz/corpus/<name>, which grows from run to run.
+FUZZ_TIME	?= 60
+FUZZ_SRCS	:= $(sort $(wildcard tests/fuzz/*.c))
+
+$(O)/runtime/map.o: LIBCFLAGS += $(FUZZ_COV)
+
+fuzz: $(O)/.deps-test
+	$(Q)$(MAKE) -f $(firstword $(MAKEFILE_LIST)) O=$(O)/fuzz CC=clang \
+		SANITIZE=address,undefined FUZZ_COV=-fsanitize=fuzzer-no-link fuzz-run
+
+fuzz-run: $(patsubst tests/fuzz/%.c,$(O)/fuzzers/%,$(FUZZ_SRCS))
+	$(Q)for f in $^; do							\
+		mkdir -p $(O)/corpus/$${f##*/} &&				\
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1		\
+			$(O)/corpus/$${f##*/} || exit 1;			\
+	done
+
+$(O)/fuzzers/%: tests/fuzz/%.c $(LIBA)
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(PROGCFLAGS) -Itests -fsanitize=fuzzer -DGORT_LIBFUZZER -MMD -MP $< -o $@ \
+		$(PROGLDFLAGS) $(PROGLIBS)
 
 # ---- install ----
 install: all
@@ -191,6 +219,6 @@ clean:
 distclean:
 	$(Q)rm -rf $(O)
 
-.PHONY: all deps tests samples benches check demo bench install uninstall clean distclean
+.PHONY: all deps tests samples benches check demo bench fuzz fuzz-run install uninstall clean distclean
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
