@@ -64,6 +64,8 @@
 /* hmap indirect */
 #define INDKEY		0x1
 #define INDVAL		0x2
+#define CLEARKEY	0x4	/* delete clears the key: it may hold pointers */
+#define CLEARVAL	0x8	/* ... and the value */
 
 /* Go's load factor, 6.5 entries per bucket on average. */
 #define LOADNUM		13
@@ -87,7 +89,7 @@ struct gort_map {
 	uint8_t flags;			/* atomically */
 	uint8_t B;			/* 2^B buckets */
 	uint16_t noverflow;		/* overflow buckets, roughly */
-	uint8_t indirect;		/* INDKEY, INDVAL */
+	uint8_t indirect;		/* INDKEY, INDVAL (and CLEARKEY, CLEARVAL) */
 	uint8_t kind;			/* enum gort_mapkey */
 	uint64_t seed;
 	char *buckets;
@@ -473,10 +475,11 @@ static const struct gort_type *buckettype(const struct gort_map *h)
 	const struct gort_maptype *t = h->t;
 	struct btype *bt;
 	size_t words = h->bucketsize / 8, sz;
-	bool kp = t->flags & GORT_MAP_KEYPTRS, vp = t->flags & GORT_MAP_VALPTRS;
+	bool kp = (t->flags & GORT_MAP_KEYPTRS) || t->kind == GORT_MAPKEY_STR;
+	bool vp = t->flags & GORT_MAP_VALPTRS;
 	unsigned int i;
 
-	if (!kp && !vp && !h->indirect)
+	if (!kp && !vp && !(h->indirect & (INDKEY | INDVAL)))
 		return NULL;
 	for (bt = __atomic_load_n(&btypes, __ATOMIC_ACQUIRE); bt; bt = bt->next)
 		if (bt->t == t)
@@ -624,6 +627,10 @@ __export struct gort_map *gort_map_make(const struct gort_maptype *t, size_t hin
 		h->indirect |= INDKEY;
 	if (t->valsize > MAXVALSIZE)
 		h->indirect |= INDVAL;
+	if ((h->indirect & INDKEY) || (t->flags & GORT_MAP_KEYPTRS) || t->kind == GORT_MAPKEY_STR)
+		h->indirect |= CLEARKEY;
+	if ((h->indirect & INDVAL) || (t->flags & GORT_MAP_VALPTRS))
+		h->indirect |= CLEARVAL;
 	h->keyslot = h->indirect & INDKEY ? 8 : t->keysize;
 	h->valslot = h->indirect & INDVAL ? 8 : t->valsize;
 	h->valoff = BUCKETCNT + BUCKETCNT * h->keyslot;
@@ -1099,12 +1106,15 @@ static __attribute__((always_inline)) inline bool delete_impl(struct gort_map *h
 
 			if (keyeq(h, kind, slotkey(h, kind, k), key)) {
 				/* Clear what the collector would read. */
-				if ((h->indirect & INDKEY) || (h->t->flags & GORT_MAP_KEYPTRS))
-					memset(k, 0, h->keyslot);
-				if ((h->indirect & INDVAL) || (h->t->flags & GORT_MAP_VALPTRS))
-					memset(valat(h, b, i), 0, h->valslot);
+				if (unlikely(h->indirect & (CLEARKEY | CLEARVAL))) {
+					if (h->indirect & CLEARKEY)
+						memset(k, 0, h->keyslot);
+					if (h->indirect & CLEARVAL)
+						memset(valat(h, b, i), 0, h->valslot);
+				}
 				tophash(b)[i] = EMPTY_ONE;
-				markrest(h, borig, b, i);
+				if (i == BUCKETCNT - 1 || tophash(b)[i + 1] == EMPTY_REST)
+					markrest(h, borig, b, i);
 				if (--h->count == 0)
 					h->seed = newseed();	/* Go: issue 25237 */
 				found = true;
