@@ -250,8 +250,19 @@ static void runqput(struct p *pp, struct g *gp, bool next)
 	uint32_t h, t;
 
 	if (next) {
-		struct g *old = atomic_exchange(&pp->runnext, gp);
+		struct g *old;
 
+		/*
+		 * With one P nobody else takes runnext (there is no other P to
+		 * steal it, and GOMAXPROCS changes only with the world
+		 * stopped, never in here): a load and a store, not an xchg.
+		 */
+		if (atomic_load_explicit(&gomaxprocs, relaxed) == 1) {
+			old = load_relaxed(&pp->runnext);
+			store_release(&pp->runnext, gp);
+		} else {
+			old = atomic_exchange(&pp->runnext, gp);
+		}
 		if (!old)
 			return;
 		gp = old;
@@ -276,7 +287,13 @@ static struct g *runqget(struct p *pp, bool *inherit)
 {
 	struct g *next = atomic_load(&pp->runnext);
 
-	/* Only the owner clears runnext; stealers CAS it too. */
+	/* Only the owner clears runnext; stealers CAS it too (with one P
+	 * there are none: see runqput). */
+	if (next && atomic_load_explicit(&gomaxprocs, relaxed) == 1) {
+		store_relaxed(&pp->runnext, NULL);
+		*inherit = true;
+		return next;
+	}
 	if (next && atomic_compare_exchange_strong(&pp->runnext, &next, NULL)) {
 		*inherit = true;
 		return next;
