@@ -374,6 +374,18 @@ static inline bool keyeq(const struct gort_map *h, int kind, const void *a, cons
 	}
 }
 
+/*
+ * Map calls are preemption points for a stop-the-world, outside any write:
+ * a loop of inserts that allocates nothing would otherwise hold up every
+ * stop-the-world until it ends (gort preempts only at runtime calls).
+ * One load of a global flag when nothing is asked.
+ */
+static inline void mapsafepoint(void)
+{
+	if (unlikely(__atomic_load_n(&sched.gcwaiting, __ATOMIC_RELAXED)))
+		preemptcheck();
+}
+
 /* ---- the WRITING flag: Go's concurrent misuse checks ---- */
 
 static inline uint8_t loadflags(const struct gort_map *h)
@@ -678,6 +690,7 @@ access_impl(struct gort_map *h, int kind, const void *key, char **kslot)
 
 	if (!h || !h->count)
 		return NULL;
+	mapsafepoint();
 	if (unlikely(loadflags(h) & WRITING))
 		fatal("concurrent map read and map write");
 	hash = hashkey(h, kind, key);
@@ -941,6 +954,7 @@ static __attribute__((always_inline)) inline void *assign_impl(struct gort_map *
 
 	if (unlikely(!h))
 		gopanic("assignment to entry in nil map");
+	mapsafepoint();
 	hash = hashkey(h, kind, key);
 	startwrite(h);
 	if (unlikely(!h->buckets))
@@ -1091,6 +1105,7 @@ static __attribute__((always_inline)) inline bool delete_impl(struct gort_map *h
 			fatal("concurrent map writes");
 		return false;
 	}
+	mapsafepoint();
 	hash = hashkey(h, kind, key);
 	startwrite(h);
 	if (growing(h))
