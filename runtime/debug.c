@@ -16,6 +16,9 @@
  *                   if the mark left a reachable object white
  *   gcshrinkstackoff=1  the GC does not release the unused part of parked
  *                   goroutines' stacks (Go's name)
+ *   gcconcurrent=1  mark concurrently even when the heap is small (by
+ *                   default a cycle whose roots and live heap are under
+ *                   1 MiB marks with the world stopped)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -42,6 +45,7 @@ static const struct {
 	{ "gcforce", &debug.gcforce },
 	{ "gccheckmark", &debug.gccheckmark },
 	{ "gcshrinkstackoff", &debug.gcshrinkstackoff },
+	{ "gcconcurrent", &debug.gcconcurrent },
 };
 
 void parsedebugvars(void)

@@ -161,6 +161,7 @@ struct debugvars {
 	int gcforce;		/* seconds between forced cycles (120) */
 	int gccheckmark;	/* verify the mark at mark termination */
 	int gcshrinkstackoff;	/* never release parked stacks' memory */
+	int gcconcurrent;	/* no stop-the-world marking of small heaps */
 };
 extern struct debugvars debug;
 

@@ -165,7 +165,7 @@ static void run_mode(struct __test_metadata *_metadata, const char *mode, const 
 	if (!getenv("GORT_NUMA_EXPECT_NODES"))
 		SKIP(return, "not in a numa-guest (no GORT_NUMA_EXPECT_NODES)");
 	ASSERT_EQ(0, setenv("GORT_GCMODE", mode, 1));
-	ASSERT_EQ(0, setenv("GORT_DEBUG", "gcstress=300,gccheckmark=1", 1));
+	ASSERT_EQ(0, setenv("GORT_DEBUG", "gcstress=300,gccheckmark=1,gcconcurrent=1", 1));
 	ASSERT_EQ(0, gt_run(stress_main, &run, 2));
 	ASSERT_EQ(0, gt_failed());
 	ASSERT_STREQ(want, run.mode);
