@@ -336,46 +336,35 @@ __export void gort_syncmap_delete(struct gort_syncmap *m, const void *key)
 	gort_syncmap_load_and_delete(m, key, NULL);
 }
 
-__export bool gort_syncmap_compare_and_swap(struct gort_syncmap *m, const void *key, void *old,
-					    void *new)
+/* Replace @e's value @o with @new (DELETED: delete it), atomically. */
+static bool casvalue(struct entry *e, void *o, void *new)
 {
-	const struct readonly *r;
-	struct entry *e;
-	void *p, *o = encode(old);
+	void *p = loadp(e);
 
-	checktype(m);
-	r = loadread(m);
-	e = lookup(r->m, key);
-	if (!e) {
-		if (!r->amended)
-			return false;
-		e = find(m, key, false);
-		if (!e)
-			return false;
-	}
-	p = loadp(e);
 	do {
 		if (p != o)
 			return false;
-	} while (!casp(e, &p, encode(new)));
+	} while (!casp(e, &p, new));
 	return true;
+}
+
+__export bool gort_syncmap_compare_and_swap(struct gort_syncmap *m, const void *key, void *old,
+					    void *new)
+{
+	struct entry *e;
+
+	checktype(m);
+	e = find(m, key, false);
+	return e && casvalue(e, encode(old), encode(new));
 }
 
 __export bool gort_syncmap_compare_and_delete(struct gort_syncmap *m, const void *key, void *old)
 {
 	struct entry *e;
-	void *p, *o = encode(old);
 
 	checktype(m);
 	e = find(m, key, false);
-	if (!e)
-		return false;
-	p = loadp(e);
-	do {
-		if (p != o)
-			return false;
-	} while (!casp(e, &p, DELETED));
-	return true;
+	return e && casvalue(e, encode(old), DELETED);
 }
 
 __export void gort_syncmap_range(struct gort_syncmap *m,
