@@ -6,6 +6,7 @@
 #   make check           build everything and run all tests  (SANITIZE=address,undefined)
 #   make demo            the main job, observed live (today: samples/workers)
 #   make bench           benchmarks against their peers, printed as ratios
+#   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (default 60)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make V=1             show full commands;  CC=clang  WERROR=1
 #
