@@ -185,6 +185,13 @@ bool symbolize(uintptr_t pc, const char **name, uintptr_t *off, const char **mod
 void signals_init(void);
 void signals_minit(struct m *mp);
 
+/* ---- malloc.c: the runtime's own objects ---- */
+
+/* newobject(), newobject_typed() - gort_alloc() and gort_alloc_typed()
+ * for objects the runtime needs: out of memory is fatal, never NULL. */
+void *newobject(size_t size, unsigned int flags);
+void *newobject_typed(const struct gort_type *t, size_t n);
+
 /* ---- the scheduler (proc.c) ---- */
 
 enum gstatus {

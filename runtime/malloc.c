@@ -363,6 +363,24 @@ __export void *gort_alloc_typed(const struct gort_type *t, size_t n, unsigned in
 	return (void *)p;
 }
 
+void *newobject(size_t size, unsigned int flags)
+{
+	void *p = gort_alloc(size, flags);
+
+	if (!p)
+		fatal("runtime: out of memory");
+	return p;
+}
+
+void *newobject_typed(const struct gort_type *t, size_t n)
+{
+	void *p = gort_alloc_typed(t, n, 0);
+
+	if (!p)
+		fatal("runtime: out of memory");
+	return p;
+}
+
 __export void *gort_alloc_node(size_t size, int node, unsigned int flags)
 {
 	int i;

@@ -437,23 +437,6 @@ static uint64_t newseed(void)
 	return (uint64_t)fastrand() << 32 | fastrand();
 }
 
-static void *mapalloc(size_t size, unsigned int flags)
-{
-	void *p = gort_alloc(size, flags);
-
-	if (!p)
-		fatal("runtime: out of memory");
-	return p;
-}
-
-static void *mapalloc_typed(const struct gort_type *t, size_t n)
-{
-	void *p = gort_alloc_typed(t, n, 0);
-
-	if (!p)
-		fatal("runtime: out of memory");
-	return p;
-}
 
 /*
  * The bucket type of a map type: one per gort_maptype, built at its first
@@ -557,9 +540,9 @@ static char *makebuckets(struct gort_map *h, uint8_t B, char *reuse)
 		a = reuse;
 		memset(a, 0, nb * bs);
 	} else if (h->btype) {
-		a = mapalloc_typed(h->btype, nb);
+		a = newobject_typed(h->btype, nb);
 	} else {
-		a = mapalloc(nb * bs, GORT_ALLOC_NOSCAN);
+		a = newobject(nb * bs, GORT_ALLOC_NOSCAN);
 	}
 	h->nextoverflow = a + base * bs;
 	h->overflowend = a + nb * bs;
@@ -571,10 +554,10 @@ static void ovflist_add(struct ovflist **lp, void *b)
 	struct ovflist *l = *lp;
 
 	if (!l)
-		*lp = l = mapalloc_typed(&ovflist_type, 1);
+		*lp = l = newobject_typed(&ovflist_type, 1);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 8;
-		void **v = mapalloc(cap * sizeof(void *), 0);
+		void **v = newobject(cap * sizeof(void *), 0);
 
 		if (l->n)
 			memcpy(v, l->v, l->n * sizeof(void *));
@@ -603,11 +586,11 @@ static char *newoverflow(struct gort_map *h, char *b)
 		ovf = h->nextoverflow;
 		h->nextoverflow += h->bucketsize;
 	} else if (h->btype) {
-		ovf = mapalloc_typed(h->btype, 1);
+		ovf = newobject_typed(h->btype, 1);
 	} else {
-		ovf = mapalloc(h->bucketsize, GORT_ALLOC_NOSCAN);
+		ovf = newobject(h->bucketsize, GORT_ALLOC_NOSCAN);
 		if (!h->extra)
-			h->extra = mapalloc_typed(&mapextra_type, 1);
+			h->extra = newobject_typed(&mapextra_type, 1);
 		ovflist_add(&h->extra->overflow, ovf);
 	}
 	incrnoverflow(h);
@@ -631,7 +614,7 @@ __export struct gort_map *gort_map_make(const struct gort_maptype *t, size_t hin
 	if (hint > ((size_t)1 << 48))
 		gopanic("runtime error: makemap: size out of range");
 
-	h = mapalloc_typed(&hmap_type, 1);
+	h = newobject_typed(&hmap_type, 1);
 	h->t = t;
 	h->kind = t->kind;
 	h->seed = newseed();
@@ -924,7 +907,7 @@ static inline void storekey(struct gort_map *h, int kind, char *slot, const void
 	} else if (kind == GORT_MAPKEY_STR) {
 		memcpy(slot, key, sizeof(struct gort_str));
 	} else if (h->indirect & INDKEY) {
-		void *k = mapalloc(h->t->keysize,
+		void *k = newobject(h->t->keysize,
 				   h->t->flags & GORT_MAP_KEYPTRS ? 0 : GORT_ALLOC_NOSCAN);
 
 		memcpy(k, key, h->t->keysize);
@@ -937,7 +920,7 @@ static inline void storekey(struct gort_map *h, int kind, char *slot, const void
 static inline void newval(struct gort_map *h, char *slot)
 {
 	if (h->indirect & INDVAL)
-		*(void **)slot = mapalloc(h->t->valsize,
+		*(void **)slot = newobject(h->t->valsize,
 					  h->t->flags & GORT_MAP_VALPTRS ? 0 : GORT_ALLOC_NOSCAN);
 	else if (h->valslot)
 		memset(slot, 0, h->valslot);

@@ -24,14 +24,7 @@ static uint64_t zerobase;
 
 static void *newarray(size_t bytes, unsigned int flags)
 {
-	void *p;
-
-	if (!bytes)
-		return &zerobase;
-	p = gort_alloc(bytes, flags);
-	if (!p)
-		fatal("runtime: out of memory");
-	return p;
+	return bytes ? newobject(bytes, flags) : &zerobase;
 }
 
 __export struct gort_slice gort_slice_make(size_t elemsize, size_t len, size_t cap,

@@ -72,10 +72,8 @@ static inline const struct readonly *loadread(struct gort_syncmap *m)
 
 static void storeread(struct gort_syncmap *m, struct gort_map *map, bool amended)
 {
-	struct readonly *r = gort_alloc(sizeof(*r), 0);
+	struct readonly *r = newobject(sizeof(*r), 0);
 
-	if (!r)
-		fatal("runtime: out of memory");
 	r->m = map;
 	r->amended = amended;
 	__atomic_store_n((struct readonly **)&m->read, r, __ATOMIC_RELEASE);
@@ -101,10 +99,8 @@ static inline bool casp(struct entry *e, void **old, void *new)
 
 static struct entry *newentry(void *val)
 {
-	struct entry *e = gort_alloc(sizeof(*e), 0);
+	struct entry *e = newobject(sizeof(*e), 0);
 
-	if (!e)
-		fatal("runtime: out of memory");
 	e->p = encode(val);
 	return e;
 }
