@@ -95,16 +95,46 @@ static inline int bench_gort_main(int (*fn)(void *arg), void *arg)
 	return ret;
 }
 
+/* A program's benchmarks: static const struct bench benches[] = {...}. */
+struct bench {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define BENCH_MAX	16
+#define NBENCH		(int)(sizeof(benches) / sizeof(benches[0]))
+
+/* Which of benches[] the command line named (BENCH_MAIN fills it). */
+struct args {
+	int run[BENCH_MAX];
+};
+
+/* bench_run() - the benchmarks @a names, in table order, each one's
+ * output flushed as it ends. */
+static inline void bench_run(const struct bench *b, int n, const struct args *a)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!a->run[i])
+			continue;
+		b[i].fn();
+		fflush(stdout);
+	}
+}
+
 /*
- * BENCH_MAIN() - the main() of a program with a benches[] table (.name),
- * a struct args with run[NBENCH], and bench_main(): the benchmarks named
- * on the command line, run as gort's main function.
+ * BENCH_MAIN() - the main() of a program with a benches[] table and
+ * bench_main(struct args *): the benchmarks named on the command line,
+ * run as gort's main function.
  */
 #define BENCH_MAIN()								\
 int main(int argc, char **argv)							\
 {										\
 	struct args a = { { 0 } };						\
 	const char *names[NBENCH];						\
+										\
+	_Static_assert(NBENCH <= BENCH_MAX, "benches[] too long");		\
 	int i;									\
 										\
 	for (i = 0; i < NBENCH; i++)						\

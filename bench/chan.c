@@ -364,33 +364,22 @@ static void bench_select2(void)
 
 /* ---- driver ---- */
 
-static const struct bench {
-	const char *name;
-	void (*fn)(void);
-} benches[] = {
+static const struct bench benches[] = {
 	{ "pingpong", bench_pingpong },
 	{ "spsc", bench_spsc },
 	{ "mpmc", bench_mpmc },
 	{ "select2", bench_select2 },
-};
-#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
-
-struct args {
-	int run[NBENCH];
 };
 
 static int bench_main(void *arg)
 {
 	struct gort_sched_stats st = { .sz = sizeof(st) };
 	struct args *a = arg;
-	int i;
 
 	printf("# gort chan bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
 	       gort_num_cpu());
 	fflush(stdout);
-	for (i = 0; i < NBENCH; i++)
-		if (a->run[i])
-			benches[i].fn();
+	bench_run(benches, NBENCH, a);
 	if (gort_sched_stats(&st) == 0)
 		printf("# gort threads=%d idle_threads=%d steals=%llu handoffs=%llu guard_mode=%d\n",
 		       st.threads, st.idle_threads,

@@ -321,34 +321,20 @@ static void bench_liveheap(void)
 
 /* ---- driver ---- */
 
-static const struct bench {
-	const char *name;
-	void (*fn)(void);
-} benches[] = {
+static const struct bench benches[] = {
 	{ "binarytrees", bench_binarytrees },
 	{ "liveheap", bench_liveheap },
-};
-#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
-
-struct args {
-	int run[NBENCH];
 };
 
 static int bench_main(void *arg)
 {
 	const char *mode = read_gcstats()->mode;
 	struct args *a = arg;
-	int i;
 
 	printf("# gc bench: collector=gort procs=%d ncpu=%d mode=%s\n",
 	       gort_maxprocs(0), gort_num_cpu(), mode ? mode : "-");
 	fflush(stdout);
-	for (i = 0; i < NBENCH; i++) {
-		if (!a->run[i])
-			continue;
-		benches[i].fn();
-		fflush(stdout);
-	}
+	bench_run(benches, NBENCH, a);
 	return 0;
 }
 

@@ -397,24 +397,15 @@ static void bench_rss_mixed(void)
 
 /* ---- driver ---- */
 
-static const struct bench {
-	const char *name;
-	void (*fn)(void);
-} benches[] = {
+static const struct bench benches[] = {
 	/* rss_mixed first: it measures the whole process */
 	{ "rss_mixed", bench_rss_mixed },
 	{ "alloc_small", bench_alloc_small },
-};
-#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
-
-struct args {
-	int run[NBENCH];
 };
 
 static int bench_main(void *arg)
 {
 	struct args *a = arg;
-	int i;
 
 	if (use_malloc)
 		printf("# heap bench: allocator=%s threads=pthreads ncpu=%ld\n",
@@ -423,12 +414,7 @@ static int bench_main(void *arg)
 		printf("# heap bench: allocator=gort procs=%d ncpu=%d\n",
 		       gort_maxprocs(0), gort_num_cpu());
 	fflush(stdout);
-	for (i = 0; i < NBENCH; i++) {
-		if (!a->run[i])
-			continue;
-		benches[i].fn();
-		fflush(stdout);
-	}
+	bench_run(benches, NBENCH, a);
 	return 0;
 }
 

@@ -709,33 +709,22 @@ static void bench_syncmap(void)
 
 /* ---- driver ---- */
 
-static const struct bench {
-	const char *name;
-	void (*fn)(void);
-} benches[] = {
+static const struct bench benches[] = {
 	{ "u64_1k", bench_u64_1k },
 	{ "u64_1m", bench_u64_1m },
 	{ "str_1k", bench_str_1k },
 	{ "str_1m", bench_str_1m },
 	{ "syncmap", bench_syncmap },
 };
-#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
-
-struct args {
-	int run[NBENCH];
-};
 
 static int bench_main(void *arg)
 {
 	struct args *a = arg;
-	int i;
 
 	printf("# gort map bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
 	       gort_num_cpu());
 	fflush(stdout);
-	for (i = 0; i < NBENCH; i++)
-		if (a->run[i])
-			benches[i].fn();
+	bench_run(benches, NBENCH, a);
 	return 0;
 }
 

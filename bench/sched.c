@@ -298,37 +298,23 @@ static void bench_rss_parked(void)
 
 /* ---- driver ---- */
 
-static const struct bench {
-	const char *name;
-	void (*fn)(void);
-} benches[] = {
+static const struct bench benches[] = {
 	/* rss_parked first: see the header comment */
 	{ "rss_parked", bench_rss_parked },
 	{ "spawn_join", bench_spawn_join },
 	{ "yield", bench_yield },
 	{ "parkunpark", bench_parkunpark },
 };
-#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
-
-struct args {
-	int run[NBENCH];
-};
 
 static int bench_main(void *arg)
 {
 	struct gort_sched_stats st = { .sz = sizeof(st) };
 	struct args *a = arg;
-	int i;
 
 	printf("# gort sched bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
 	       gort_num_cpu());
 	fflush(stdout);
-	for (i = 0; i < NBENCH; i++) {
-		if (!a->run[i])
-			continue;
-		benches[i].fn();
-		fflush(stdout);
-	}
+	bench_run(benches, NBENCH, a);
 	if (gort_sched_stats(&st) == 0)
 		printf("# gort threads=%d idle_threads=%d steals=%llu handoffs=%llu guard_mode=%d\n",
 		       st.threads, st.idle_threads,

@@ -162,30 +162,19 @@ static void bench_prealloc(void)
 
 /* ---- driver ---- */
 
-static const struct bench {
-	const char *name;
-	void (*fn)(void);
-} benches[] = {
+static const struct bench benches[] = {
 	{ "append", bench_append },
 	{ "prealloc", bench_prealloc },
-};
-#define NBENCH	(int)(sizeof(benches) / sizeof(benches[0]))
-
-struct args {
-	int run[NBENCH];
 };
 
 static int bench_main(void *arg)
 {
 	struct args *a = arg;
-	int i;
 
 	printf("# gort slice bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
 	       gort_num_cpu());
 	fflush(stdout);
-	for (i = 0; i < NBENCH; i++)
-		if (a->run[i])
-			benches[i].fn();
+	bench_run(benches, NBENCH, a);
 	return 0;
 }
 
