@@ -336,12 +336,14 @@ __export void *gort_alloc_typed(const struct gort_type *t, size_t n, unsigned in
 	}
 	if (!t->ptrmask)
 		return gort_alloc(n * t->size, flags);
+	/* A mask word at a time: no bit is NOSCAN, every bit is untyped. */
 	words = t->size / 8;
-	for (i = 0; i < words; i++) {
-		bool bit = t->ptrmask[i / 64] >> (i % 64) & 1;
+	for (i = 0; i < words; i += 64) {
+		uint64_t valid = words - i >= 64 ? ~0ULL : (1ULL << (words - i)) - 1;
+		uint64_t bits = t->ptrmask[i / 64] & valid;
 
-		any |= bit;
-		all &= bit;
+		any |= bits != 0;
+		all &= bits == valid;
 	}
 	if (!any)
 		return gort_alloc(n * t->size, flags | GORT_ALLOC_NOSCAN);
