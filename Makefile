@@ -70,7 +70,7 @@ LIBCFLAGS	:= $(BASEFLAGS) $(WARNFLAGS) $(SANFLAGS) -fPIC -fvisibility=hidden \
 PROGCFLAGS	:= $(BASEFLAGS) $(WARNFLAGS) $(SANFLAGS) -Iruntime/include \
 		   -I$(O)/include $(EXTRA_CFLAGS)
 PROGLDFLAGS	:= $(SANFLAGS) -rdynamic
-PROGLIBS	:= $(LIBA) -lnuma -lpthread -ldl
+PROGLIBS	:= $(LIBA) -luring -lnuma -lpthread -ldl
 
 all: $(LIBA) $(LIBSO) $(PC)
 
@@ -107,7 +107,7 @@ $(LIBA): $(O)/libgort.o
 $(LIBSO): $(OBJS) runtime/libgort.map
 	$(quiet) LD $@
 	$(Q)$(CC) -shared $(SANFLAGS) -Wl,-soname,$(SONAME) \
-		-Wl,--version-script=runtime/libgort.map -o $@ $(OBJS) -lnuma -lpthread -ldl
+		-Wl,--version-script=runtime/libgort.map -o $@ $(OBJS) -luring -lnuma -lpthread -ldl
 	$(Q)ln -sf libgort.so.$(VERSION) $(O)/$(SONAME)
 	$(Q)ln -sf libgort.so.$(VERSION) $(O)/libgort.so
 
@@ -131,7 +131,7 @@ $(O)/numa-guest/%: tests/numa-guest/%.c tests/gort_test.h $(LIBA) $(KSFT)
 	$(quiet) CC $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BASEFLAGS) $(WARNFLAGS) -Iruntime/include -I$(O)/include -Itests -static \
-		-MMD -MP $< -o $@ $(LIBA) -lnuma -lpthread -ldl
+		-MMD -MP $< -o $@ $(LIBA) -luring -lnuma -lpthread -ldl
 
 $(O)/samples/%: samples/%.c $(LIBA)
 	$(quiet) CC $@

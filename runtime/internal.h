@@ -388,6 +388,8 @@ struct m {
 	uint8_t waitreason;
 	uint64_t fastrand;
 	void *altstack;
+	void *ring;			/* netpoll_uring.c: this thread's ring */
+	uint32_t inpoll;		/* idle in the poller, not on its futex */
 #ifdef GORT_ASAN
 	void *g0_fake_stack;
 	const void *g0_stack_bottom;

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "netpoll.h"
 #include "mheap.h"
 #include "mgc.h"
 
@@ -70,6 +71,8 @@ static uint32_t worldsema = 1;	/* held from stopTheWorld to startTheWorld */
 
 static void schedule(struct m *mp);
 static void stopm(struct m *mp);
+static int msleep(struct m *mp, int64_t ns);
+enum { MSLEEP_WOKEN, MSLEEP_TIMEOUT, MSLEEP_GOTP };
 static void startm(struct p *pp, bool spinning);
 static int newm(struct p *pp, bool spinning);
 static void checkdead(void);
@@ -504,8 +507,77 @@ static struct p *releasep(struct m *mp)
 __probe void gort_sched_stopm(struct m *mp)
 {
 	PROBE_FRAME();
+	if (msleep(mp, -1) == MSLEEP_GOTP)
+		return;
 	notesleep(&mp->park);
 	noteclear(&mp->park);
+	acquirep(mp, mp->nextp);
+	mp->nextp = NULL;
+}
+
+/*
+ * msleep() - sleep, on the idle list, until startm() hands @mp a P
+ * (MSLEEP_WOKEN: the note is or will be set), @ns pass (MSLEEP_TIMEOUT;
+ * @ns < 0: never), or, for an M that sleeps in the network poller, the
+ * poller readies goroutines and an idle P is free to run them
+ * (MSLEEP_GOTP: @mp holds it, off the idle list).
+ *
+ * An M with io_uring operations in flight must sleep in its ring (only
+ * it can reap them), and under epoll one idle M sleeps in epoll_wait.
+ * startm() wakes such an M through the poller: inpoll and the note's key
+ * are a Dekker pair, both sequentially consistent, so either the waker
+ * sees inpoll set or the sleeper sees the note set.
+ */
+static int msleep(struct m *mp, int64_t ns)
+{
+	int64_t deadline = ns >= 0 ? nanotime() + ns : -1;
+
+	if (!netpoll_mode || !netpoll_claim(mp))
+		return notetsleep(&mp->park, ns) ? MSLEEP_WOKEN : MSLEEP_TIMEOUT;
+	for (;;) {
+		struct glist l = { 0 };
+		struct g *gp, *next;
+		int64_t left = -1;
+		struct p *pp;
+
+		atomic_store(&mp->inpoll, 1);
+		if (atomic_load(&mp->park.key)) {
+			atomic_store(&mp->inpoll, 0);
+			netpoll_release(mp);
+			return MSLEEP_WOKEN;
+		}
+		if (deadline >= 0) {
+			left = deadline - nanotime();
+			if (left <= 0) {
+				atomic_store(&mp->inpoll, 0);
+				netpoll_release(mp);
+				return MSLEEP_TIMEOUT;
+			}
+		}
+		netpoll_wait(mp, left, &l);
+		atomic_store(&mp->inpoll, 0);
+		if (!l.n)
+			continue;
+		lock(&sched.lock);
+		pp = NULL;
+		if (mremove(mp)) {
+			pp = pidleget();
+			if (!pp)
+				mput(mp);
+		}
+		unlock(&sched.lock);
+		if (pp) {
+			netpoll_release(mp);
+			acquirep(mp, pp);
+		}
+		for (gp = l.head; gp; gp = next) {
+			next = gp->schedlink;
+			gp->schedlink = NULL;
+			gort_sched_ready(gp, pp, false);
+		}
+		if (pp)
+			return MSLEEP_GOTP;
+	}
 }
 
 /* stopm() - put @mp to sleep until startm() hands it a P. */
@@ -519,8 +591,6 @@ static void stopm(struct m *mp)
 	mput(mp);
 	unlock(&sched.lock);
 	gort_sched_stopm(mp);
-	acquirep(mp, mp->nextp);
-	mp->nextp = NULL;
 }
 
 /*
@@ -531,6 +601,7 @@ static void stopm_until(struct m *mp, int64_t when)
 {
 	int64_t now = nanotime();
 	bool woken;
+	int r;
 
 	lock(&sched.lock);
 	mput(mp);
@@ -538,12 +609,13 @@ static void stopm_until(struct m *mp, int64_t when)
 		atomic_store(&sched.pollUntil, when);
 	unlock(&sched.lock);
 
-	woken = notetsleep(&mp->park, when > now ? when - now : 0);
+	r = msleep(mp, when > now ? when - now : 0);
+	woken = r == MSLEEP_WOKEN;
 
 	lock(&sched.lock);
 	if (atomic_load(&sched.pollUntil) == when)
 		atomic_store(&sched.pollUntil, 0);
-	if (!woken && !mremove(mp))
+	if (r == MSLEEP_TIMEOUT && !mremove(mp))
 		woken = true;		/* a startm() raced with the timeout */
 	unlock(&sched.lock);
 	if (woken) {
@@ -564,6 +636,9 @@ __probe void gort_sched_startm(struct m *mp, struct p *pp, bool spinning)
 	mp->spinning = spinning;
 	mp->nextp = pp;
 	notewakeup(&mp->park);
+	/* seq_cst, after the note's: see msleep(). */
+	if (atomic_load(&mp->inpoll))
+		netpoll_wake(mp);
 }
 
 /*
@@ -1332,6 +1407,13 @@ top:
 		}
 	}
 
+	/* Submit what our goroutines queued; ready what completed. */
+	if (netpoll_mode) {
+		netpoll_check(mp);
+		if ((gp = runqget(pp, inherit)))
+			return gp;
+	}
+
 	/* Limit spinning Ms to half the busy Ps: stealing burns CPU. */
 	procs = atomic_load(&gomaxprocs);
 	if (mp->spinning ||
@@ -1439,6 +1521,13 @@ top:
 	}
 	if (atomic_load(&pp->timer0when))
 		checktimers(pp, nanotime(), &(bool){0});
+	/*
+	 * I/O queued by our goroutines goes in one batch when the run queue
+	 * runs dry (findrunnable); with a long queue, every 16th tick, so
+	 * neither submissions nor completions wait for it to drain.
+	 */
+	if (netpoll_mode && load_relaxed(&pp->schedtick) % 16 == 0 && netpoll_pending(mp))
+		netpoll_check(mp);
 	/* Every 61st tick, check the global queue so it cannot starve. */
 	if (load_relaxed(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize) > 0) {
 		lock(&sched.lock);
@@ -1821,6 +1910,9 @@ static void checkdead(void)
 	if (run > 0 || atomic_load(&sched.exiting) || !sched.started ||
 	    atomic_load(&sched.nwakers) > 0)
 		return;
+	/* The network may wake them (Go does not call that a deadlock). */
+	if (atomic_load(&netpoll_nwait) > 0)
+		return;
 	if (run < 0)
 		throw("checkdead: inconsistent counts");
 	/* A pending timer will wake somebody (checked first: it is cheap). */
@@ -1961,6 +2053,7 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	mallocinit();
 	stack_init();
 	signals_init();
+	netpoll_init();
 	if (debug.verbose) {
 		printf_raw("gort: GOMAXPROCS=%d (CPUs usable: %d, affinity+cgroup quota), "
 			   "stack %zu KiB + guard via %s, TLS model initial-exec\n",

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "netpoll.h"
 #include "mgc.h"
 #include "mheap.h"
 
@@ -179,6 +180,8 @@ static void *sysmon(void *unused)
 			unlock(&sched.lock);
 		}
 
+		/* Readiness nobody polled for (epoll; rings poll themselves). */
+		netpoll_sysmon(now);
 		/* Overdue timers with nobody to run them. */
 		{
 			int64_t next = nexttimer();

@@ -16,5 +16,6 @@
 #include <gort/slice.h>
 #include <gort/map.h>
 #include <gort/syncmap.h>
+#include <gort/net.h>
 
 #endif /* GORT_H */

@@ -29,6 +29,7 @@ static const char *const probes[] = {
 	"gort_chan_park", "gort_chan_wake", "gort_chan_doclose", "gort_select_park",
 	"gort_gc_phase", "gort_gc_assist",
 	"gort_map_grow_start", "gort_map_grow_done",
+	"gort_netpoll_reap",
 };
 
 static const char *const internals[] = {
