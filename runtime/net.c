@@ -67,6 +67,8 @@ static struct gort_conn *conn_new(int fd, int kind)
 	c->ready[RD] = c->ready[WR] = false;
 	c->waitg[RD] = c->waitg[WR] = NULL;
 	c->nops = 0;
+	c->closewait = false;
+	c->closesema = 0;
 	c->acceptm = NULL;
 	c->accepthead = c->acceptn = 0;
 	unlock(&c->lock);
@@ -91,9 +93,15 @@ void conn_release(struct gort_conn *c)
 	uint32_t left;
 	int fd;
 
+	bool wake;
+
 	lock(&c->lock);
 	left = --c->refs;
 	fd = c->fd;
+	/* The closer waits for the last operation (gort_close). */
+	wake = left == 1 && c->closewait;
+	if (wake)
+		c->closewait = false;
 	if (!left) {
 		/* Accepted connections nobody took. */
 		while (c->acceptn) {
@@ -107,6 +115,8 @@ void conn_release(struct gort_conn *c)
 		c->fd = -1;
 	}
 	unlock(&c->lock);
+	if (wake)
+		semrelease1(&c->closesema, false);
 	if (left)
 		return;
 	if (netpoll_mode == NP_EPOLL && !c->isfile)
@@ -287,6 +297,21 @@ __export int gort_close(struct gort_conn *c)
 	unlock(&c->lock);
 	conn_kick(c, RD);
 	conn_kick(c, WR);
+	/*
+	 * As Go's: wait until the pending operations have returned, so the
+	 * descriptor is closed when we return (a listener's port is free to
+	 * bind again).  They return promptly: each was woken or cancelled.
+	 */
+	lock(&c->lock);
+	if (c->refs > 1) {
+		bool acquired;
+
+		c->closewait = true;
+		unlock(&c->lock);
+		semacquire1(&c->closesema, false, waitReasonIOWait, -1, &acquired);
+	} else {
+		unlock(&c->lock);
+	}
 	conn_release(c);
 	return 0;
 }

@@ -55,7 +55,9 @@ struct gort_conn {
 	uint8_t kind;			/* enum conn_kind */
 	bool closing;			/* gort_close() was called */
 	bool isfile;			/* regular file: no readiness */
+	bool closewait;			/* gort_close() waits on closesema */
 	uint32_t refs;
+	uint32_t closesema;
 	int64_t deadline[2];		/* absolute, 0 = none */
 	uint32_t seq[2];		/* bumped by deadline changes and close */
 	/* Parked goroutines (pd_wait): a list through g->waitlink. */

@@ -1624,6 +1624,10 @@ void syscall_enter_c(const uintptr_t *regs)
 
 	if (!mp || !mp->curg)
 		return;
+	/* Our ring's queued SQEs must not wait for the call to return
+	 * (its completions do: Documentation/netpoll.rst). */
+	if (unlikely(mp->ring) && netpoll_pending(mp))
+		netpoll_check(mp);
 	for (i = 0; i < 6; i++)
 		mp->curg->syscallregs[i] = regs[i];
 	stack_note(mp->curg, (uintptr_t)regs);

@@ -84,7 +84,8 @@ int gort_open(const char *path, int flags, mode_t mode, struct gort_conn **out);
 
 /**
  * gort_conn_from_fd() - adopt @fd (a socket or file); gort_close() closes
- * it.  It is made non-blocking if it is a socket.
+ * it.  A socket's O_NONBLOCK is set as the poller needs it (on for epoll,
+ * off for io_uring): do not do blocking system calls on it yourself.
  * Return: 0, or -errno (-EBADF: not an open descriptor).
  */
 int gort_conn_from_fd(int fd, struct gort_conn **out);
@@ -146,9 +147,11 @@ int gort_shutdown(struct gort_conn *c, int how);
 /**
  * gort_close() - close @c
  *
- * Operations pending on it (in other goroutines) return -EBADF; the
- * descriptor is closed once the last of them has returned, so it is never
- * reused under a pending operation.  @c must not be used afterwards.
+ * Operations pending on it (in other goroutines) return -EBADF.  As Go's
+ * Close, it waits until they have returned and closes the descriptor
+ * before returning, so a listener's address can be bound again at once
+ * and an fd number is never reused under a pending operation.  @c must
+ * not be used afterwards.
  * Return: 0, or -EBADF if it was already closed.
  */
 int gort_close(struct gort_conn *c);
