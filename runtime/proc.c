@@ -1528,8 +1528,9 @@ top:
 	 */
 	if (netpoll_mode && load_relaxed(&pp->schedtick) % 16 == 0 && netpoll_pending(mp))
 		netpoll_check(mp);
-	/* Every 61st tick, check the global queue so it cannot starve. */
-	if (load_relaxed(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize) > 0) {
+	/* Every 61st tick, check the global queue so it cannot starve (not
+	 * if the kicknext path above took one already: it would be lost). */
+	if (!gp && load_relaxed(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize) > 0) {
 		lock(&sched.lock);
 		gp = globrunqget(pp, 1);
 		unlock(&sched.lock);
