@@ -401,7 +401,7 @@ __export ssize_t gort_readv(struct gort_conn *c, const struct iovec *iov, int io
 __export ssize_t gort_writev(struct gort_conn *c, const struct iovec *iov, int iovcnt)
 {
 	struct iovec v[64], *cur;
-	size_t total = 0, done = 0;
+	size_t total = 0;
 	int i, left;
 
 	if (iovcnt < 0 || iovcnt > UIO_MAXIOV)
@@ -416,7 +416,8 @@ __export ssize_t gort_writev(struct gort_conn *c, const struct iovec *iov, int i
 	} else {
 		cur = v;
 	}
-	memcpy(cur, iov, sizeof(*cur) * (size_t)iovcnt);
+	if (iovcnt)
+		memcpy(cur, iov, sizeof(*cur) * (size_t)iovcnt);
 	left = iovcnt;
 	i = 0;
 	for (;;) {
@@ -434,11 +435,9 @@ __export ssize_t gort_writev(struct gort_conn *c, const struct iovec *iov, int i
 		op.iovcnt = left;
 		r = conn_io(c, &op);
 		if (r < 0) {
-			done = 0;
 			total = (size_t)r;
 			break;
 		}
-		done += (size_t)r;
 		while (r > 0) {
 			size_t k = (size_t)r < cur[i].iov_len ? (size_t)r : cur[i].iov_len;
 
@@ -456,11 +455,65 @@ __export ssize_t gort_writev(struct gort_conn *c, const struct iovec *iov, int i
 	return (ssize_t)total;
 }
 
+/*
+ * recvmsg_waitall() - MSG_WAITALL on a non-blocking stream socket (epoll)
+ * returns what is there; loop until the buffers are full, end of file or
+ * an error, as a blocking socket (and io_uring) would.
+ */
+static ssize_t recvmsg_waitall(struct gort_conn *c, struct msghdr *msg, int flags)
+{
+	struct iovec v[64], *cur = v, *save = msg->msg_iov;
+	size_t total = 0, want = 0, i, n = msg->msg_iovlen, left = n;
+	ssize_t r = 0;
+
+	if (left > ARRAY_SIZE(v)) {
+		cur = malloc(left * sizeof(*cur));
+		if (!cur)
+			return -ENOMEM;
+	}
+	for (i = 0; i < left; i++)
+		want += (cur[i] = save[i]).iov_len;
+	i = 0;
+	while (total < want) {
+		struct netop op = { .kind = OP_RECVMSG, .dir = RD, .msg = msg,
+				    .flags = flags & ~MSG_WAITALL };
+
+		while (!cur[i].iov_len) {
+			i++;
+			left--;
+		}
+		msg->msg_iov = cur + i;
+		msg->msg_iovlen = left;
+		r = conn_io(c, &op);
+		if (r <= 0)
+			break;
+		total += (size_t)r;
+		while (r > 0) {
+			size_t k = (size_t)r < cur[i].iov_len ? (size_t)r : cur[i].iov_len;
+
+			cur[i].iov_base = (char *)cur[i].iov_base + k;
+			cur[i].iov_len -= k;
+			r -= (ssize_t)k;
+			if (r)
+				i++, left--;
+		}
+	}
+	msg->msg_iov = save;
+	msg->msg_iovlen = n;
+	if (cur != v)
+		free(cur);
+	return total ? (ssize_t)total : r;
+}
+
 __export ssize_t gort_recvmsg(struct gort_conn *c, struct msghdr *msg, int flags)
 {
 	struct netop op = { .kind = OP_RECVMSG, .dir = RD, .msg = msg, .flags = flags };
 
-	return msg ? conn_io(c, &op) : -EINVAL;
+	if (!msg || !c)
+		return -EINVAL;
+	if ((flags & MSG_WAITALL) && netpoll_mode == NP_EPOLL && c->kind == CK_STREAM)
+		return recvmsg_waitall(c, msg, flags);
+	return conn_io(c, &op);
 }
 
 __export ssize_t gort_sendmsg(struct gort_conn *c, const struct msghdr *msg, int flags)
@@ -996,6 +1049,11 @@ int netpoll_wait(struct m *mp, int64_t ns, struct glist *out)
 	for (gp = out->head; gp; gp = gp->schedlink)
 		atomic_fetch_sub(&netpoll_nwait, 1);
 	return n;
+}
+
+bool netpoll_busy(void)
+{
+	return atomic_load(&netpoll_nwait) > 0 || (netpoll_mode == NP_URING && uring_busy());
 }
 
 void netpoll_wake(struct m *mp)

@@ -124,7 +124,7 @@ bool uring_needs_sleep(struct m *mp);
 int uring_wait(struct m *mp, int64_t ns, struct glist *out);
 void uring_wake(struct m *mp);
 bool uring_pending(struct m *mp);
-void uring_mexit(struct m *mp);
+bool uring_busy(void);
 
 int epoll_probe(char *why, size_t whylen);
 int epoll_add(struct gort_conn *c);
@@ -147,6 +147,8 @@ bool netpoll_claim(struct m *mp);
 void netpoll_release(struct m *mp);
 int netpoll_wait(struct m *mp, int64_t ns, struct glist *out);
 void netpoll_wake(struct m *mp);
+/* checkdead: may the poller still wake somebody? */
+bool netpoll_busy(void);
 /* sysmon: poll if nobody did for 10 ms (epoll only). */
 void netpoll_sysmon(int64_t now);
 

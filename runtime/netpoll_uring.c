@@ -46,6 +46,14 @@
 /* liburing pulls in <stdatomic.h>, whose names atomic.h reuses for the
  * __atomic builtins on plain types: liburing first, then its macros go. */
 #include <liburing.h>
+
+/* liburing's macros that expand to <stdatomic.h> calls, as functions
+ * compiled before atomic.h takes the names over. */
+static inline unsigned int ring_sqflags(const struct io_uring *r)
+{
+	return IO_URING_READ_ONCE(*r->sq.kflags);
+}
+
 #undef atomic_load
 #undef atomic_store
 #undef atomic_load_explicit
@@ -393,7 +401,7 @@ ssize_t uring_io(struct gort_conn *c, struct netop *op, int64_t deadline)
 		io_uring_prep_link_timeout(t, &u.ts, IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(t, TAG_IGN);
 	}
-	r->inflight++;
+	store_relaxed(&r->inflight, r->inflight + 1);
 	atomic_fetch_add(&netpoll_nwait, 1);
 	gopark(NULL, NULL, waitReasonIOWait);
 
@@ -446,7 +454,7 @@ int uring_accept(struct gort_conn *c, uint32_t seq, int64_t deadline)
 			io_uring_prep_multishot_accept(sqe, c->fd, NULL, NULL, SOCK_CLOEXEC);
 			io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)c | TAG_ACCEPT);
 		}
-		r->inflight++;
+		store_relaxed(&r->inflight, r->inflight + 1);
 		/* Submitted by g0 when this goroutine parks below. */
 	} else {
 		unlock(&c->lock);
@@ -485,7 +493,7 @@ static void accept_done(struct ring *r, struct gort_conn *c, struct io_uring_cqe
 	conn_wakeall(c, RD, out);
 	unlock(&c->lock);
 	if (last) {
-		r->inflight--;
+		store_relaxed(&r->inflight, r->inflight - 1);
 		conn_release(c);
 	}
 }
@@ -520,14 +528,16 @@ static void drain_cancels(struct ring *r)
 /* reap() - every CQE there is; goroutines to ready go to @out. */
 static int reap(struct ring *r, struct glist *out)
 {
-	struct io_uring_cqe *cqe;
-	unsigned int head, n = 0;
+	struct io_uring_cqe *cqes[64];
+	unsigned int i, n;
 	int before = out->n;
 
-	io_uring_for_each_cqe(&r->ring, head, cqe) {
+more:
+	n = io_uring_peek_batch_cqe(&r->ring, cqes, ARRAY_SIZE(cqes));
+	for (i = 0; i < n; i++) {
+		struct io_uring_cqe *cqe = cqes[i];
 		uint64_t ud = cqe->user_data;
 
-		n++;
 		switch (ud & TAG_MASK) {
 		case TAG_UOP: {
 			struct uop *u = (struct uop *)(uintptr_t)ud;
@@ -544,7 +554,7 @@ static int reap(struct ring *r, struct glist *out)
 						      io_uring_buf_ring_mask(NBUFS), 0);
 				io_uring_buf_ring_advance(r->br, 1);
 			}
-			r->inflight--;
+			store_relaxed(&r->inflight, r->inflight - 1);
 			glist_push(out, u->g);
 			break;
 		}
@@ -568,6 +578,8 @@ static int reap(struct ring *r, struct glist *out)
 		}
 	}
 	io_uring_cq_advance(&r->ring, n);
+	if (n == ARRAY_SIZE(cqes))
+		goto more;
 	if (out->n > before)
 		gort_netpoll_reap(r, (uint32_t)(out->n - before));
 	return out->n - before;
@@ -576,7 +588,7 @@ static int reap(struct ring *r, struct glist *out)
 /* Deferred completions wait for us to enter the kernel. */
 static bool taskrun_pending(struct ring *r)
 {
-	return IO_URING_READ_ONCE(*r->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW);
+	return ring_sqflags(&r->ring) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW);
 }
 
 int uring_check(struct m *mp, struct glist *out)
@@ -672,4 +684,16 @@ void uring_cancel(struct gort_conn *c)
 		if (atomic_load(&r->m->inpoll))
 			uring_wake(r->m);
 	}
+}
+
+/* uring_busy() - any operation in flight on any ring (checkdead: slow
+ * path, so the counts are read without the owners' cooperation). */
+bool uring_busy(void)
+{
+	struct ring *r;
+
+	for (r = atomic_load(&allrings); r; r = r->next)
+		if (load_relaxed(&r->inflight))
+			return true;
+	return false;
 }

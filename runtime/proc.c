@@ -1916,7 +1916,7 @@ static void checkdead(void)
 	    atomic_load(&sched.nwakers) > 0)
 		return;
 	/* The network may wake them (Go does not call that a deadlock). */
-	if (atomic_load(&netpoll_nwait) > 0)
+	if (netpoll_busy())
 		return;
 	if (run < 0)
 		throw("checkdead: inconsistent counts");

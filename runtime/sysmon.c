@@ -240,6 +240,10 @@ void schedtrace(bool detailed)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%u", i ? " " : "", q);
 	}
 	printf_raw("%s]\n", buf);
+	if (detailed && netpoll_mode)
+		printf_raw("  netpoll: %s, %lld goroutines waiting\n",
+			   netpoll_mode == NP_URING ? "io_uring" : "epoll",
+			   (long long)atomic_load(&netpoll_nwait));
 	if (detailed) {
 		for (i = 0; i < procs; i++) {
 			struct p *pp = allp[i];
