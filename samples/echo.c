@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * echo - a TCP echo server on gort: one goroutine per connection, each
+ * reading into its own buffer and writing back what it read until the
+ * peer closes or an error, the Go program
+ *
+ *	for { c, _ := ln.Accept(); go func() { n, _ := c.Read(buf); c.Write(buf[:n]) ... }() }
+ *
+ * in C.  The buffer is a gort heap object, allocated unzeroed, and is not
+ * touched until the first byte arrives; the goroutine's frames fit in
+ * the first page of its stack: an idle connection costs one stack page,
+ * its G and the netpoller's bookkeeping (with io_uring, a waiting read
+ * pins no buffer: the netpoller's provided buffers are shared by the
+ * thread).  A buffer on the stack would lie between the stack's top and
+ * the frames of the blocked read, and push those onto a second page.
+ *
+ * Usage: echo [-a ADDR]	(default :7007; port 0 picks a free one)
+ * It prints "echo: listening on 127.0.0.1:PORT (netpoll: MODE)" once it
+ * listens, and serves until killed.
+ *
+ * Try:	build/samples/echo -a :7007 &
+ *	python3 -c 'import socket; s = socket.create_connection(("127.0.0.1", 7007));
+ *		    s.sendall(b"hi\n"); print(s.recv(9))'
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gort.h>
+#include <gort/net.h>
+
+#define BUF_SIZE	16384	/* as the io_uring poller's provided buffers */
+
+static const char *listen_addr = ":7007";
+
+static void serve(void *arg)
+{
+	struct gort_conn *c = arg;
+	char *buf = gort_alloc(BUF_SIZE, GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO);
+	int one = 1, fd = gort_conn_fd(c);
+	ssize_t n;
+
+	if (!buf) {
+		gort_close(c);
+		return;
+	}
+	if (fd >= 0)	/* echoes go out at once, as Go's TCPConn does */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (;;) {
+		n = gort_read(c, buf, BUF_SIZE);
+		if (n <= 0 || gort_write(c, buf, (size_t)n) < 0)
+			break;
+	}
+	gort_close(c);
+	gort_free(buf);
+}
+
+/* listen_name() - "127.0.0.1:PORT" for a wildcard address, else the
+ * bound address. */
+static void listen_name(struct gort_conn *l, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+
+	if (!gort_local_addr(l, (struct sockaddr *)&ss, &len)) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+			if (in->sin_addr.s_addr != htonl(INADDR_ANY))
+				inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			char a[INET6_ADDRSTRLEN];
+
+			if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+				inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
+			} else if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+				inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+				snprintf(host, sizeof(host), "[%s]", a);
+			}
+		}
+	}
+	snprintf(buf, size, "%s:%d", host, gort_local_port(l));
+}
+
+static int run(void *arg)
+{
+	struct gort_conn *l, *c;
+	char name[INET6_ADDRSTRLEN + 16];
+	int64_t backoff = 0;
+	int err;
+
+	(void)arg;
+	err = gort_listen("tcp", listen_addr, &l);
+	if (err) {
+		fprintf(stderr, "echo: listen %s: %s\n", listen_addr, strerror(-err));
+		return 1;
+	}
+	listen_name(l, name, sizeof(name));
+	printf("echo: listening on %s (netpoll: %s)\n", name, gort_netpoll_mode());
+	fflush(stdout);
+	for (;;) {
+		err = gort_accept(l, &c);
+		if (err == -EBADF || err == -EINVAL) {
+			fprintf(stderr, "echo: accept: %s\n", strerror(-err));
+			return 1;
+		}
+		if (err) {	/* out of descriptors, aborted: back off, as Go */
+			backoff = !backoff ? 5000000 :
+				  backoff < 500000000 ? 2 * backoff : 1000000000;
+			gort_sleep(backoff);
+			continue;
+		}
+		backoff = 0;
+		if (gort_go(serve, c) < 0)
+			gort_close(c);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int opt, ret;
+
+	while ((opt = getopt(argc, argv, "a:h")) != -1) {
+		if (opt != 'a') {
+			fprintf(stderr, "usage: %s [-a ADDR]   (default :7007)\n", argv[0]);
+			return 2;
+		}
+		listen_addr = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: %s [-a ADDR]   (default :7007)\n", argv[0]);
+		return 2;
+	}
+	ret = gort_main(run, NULL, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "echo: gort_main: %s\n", strerror(-ret));
+		return 1;
+	}
+	return ret;
+}
