@@ -769,16 +769,9 @@ static int parse_addr(const struct netspec *ns, const char *address, bool listen
 
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
-		if (host[0] && inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-			/* "tcp6" with an IPv4 literal: the v4-mapped form. */
-			struct in_addr a4;
-
-			if (inet_pton(AF_INET, host, &a4) != 1)
-				return -EINVAL;
-			in6->sin6_addr.s6_addr[10] = 0xff;
-			in6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&in6->sin6_addr.s6_addr[12], &a4, 4);
-		}
+		/* "tcp6" with an IPv4 literal: no suitable address, as Go. */
+		if (host[0] && inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			return -EINVAL;
 		*len = sizeof(*in6);
 	}
 	return 0;
