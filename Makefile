@@ -166,6 +166,7 @@ bench: $(BENCHES) $(O)/.deps-bench
 	$(Q)bench/run-gc $(O)
 	$(Q)bench/run-slice $(O)
 	$(Q)bench/run-map $(O)
+	$(Q)bench/run-net $(O)
 
 # ---- fuzzing (clang's libFuzzer; not part of check) ----
 # make fuzz [FUZZ_TIME=60]: libgort rebuilt with clang and ASan/UBSan in
