@@ -4,7 +4,7 @@
 #
 #   make                 libgort.a, libgort.so, gort.pc      (in O=, default build/)
 #   make check           build everything and run all tests  (SANITIZE=address,undefined)
-#   make demo            the main job, observed live (today: samples/workers)
+#   make demo            the main job: samples/httpd under load, observed live
 #   make bench           benchmarks against their peers, printed as ratios
 #   make fuzz            libFuzzer targets, FUZZ_TIME seconds each (default 60)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -156,7 +156,7 @@ benches: $(BENCHES)
 check: all tests samples benches
 	$(Q)GORT_SRCDIR=$(CURDIR) tests/run $(O)
 
-demo: $(SAMPLES)
+demo: $(SAMPLES) $(O)/.deps-demo
 	$(Q)tools/demo $(O)
 
 bench: $(BENCHES) $(O)/.deps-bench

@@ -12,7 +12,8 @@
  *				"//", "%2f"), 404 for missing files, directories
  *				and dotfiles, Content-Type by extension
  *	/debug/memstats		gort's MemStats as JSON (Go's field names), the
- *				netpoller's mode and a few scheduler counts
+ *				netpoller's mode, a few scheduler counts, the
+ *				requests answered and the connections open
  * anything else is a 404.
  *
  * A connection's goroutine (serve()) loops: parse every complete request
@@ -257,9 +258,15 @@ static void put_head(struct conn *cn, const struct req *rq, int status, const ch
 	out_str(cn, "\r\n");
 }
 
+/* For /debug/memstats (and tools/demo's live table): answers given and
+ * connections open.  Relaxed atomics: counters, no ordering. */
+static uint64_t nrequests;
+static int64_t nconns;
+
 static void respond(struct conn *cn, const struct req *rq, int status, const char *ctype,
 		    const void *body, size_t len, const char *extra)
 {
+	__atomic_fetch_add(&nrequests, 1, __ATOMIC_RELAXED);
 	put_head(cn, rq, status, ctype, len, extra);
 	if (!rq->head)
 		out_put(cn, body, len);
@@ -480,6 +487,8 @@ static void json_memstats(struct jbuf *j, const struct stats *s)
 	U("NumGoroutine", gort_num_goroutine());
 	U("GOMAXPROCS", gort_maxprocs(0));
 	U("Threads", s->ss.threads);
+	U("Requests", __atomic_load_n(&nrequests, __ATOMIC_RELAXED));
+	U("Connections", __atomic_load_n(&nconns, __ATOMIC_RELAXED));
 	jprintf(j, "\"NetpollMode\": \"%s\"\n}\n", gort_netpoll_mode());
 #undef U
 }
@@ -652,6 +661,7 @@ static void serve(void *arg)
 		gort_close(cn.c);
 		return;
 	}
+	__atomic_fetch_add(&nconns, 1, __ATOMIC_RELAXED);
 	cn.out = cn.in + IN_CAP;
 	fd = gort_conn_fd(cn.c);
 	if (fd >= 0)	/* answers are written whole: no Nagle delay */
@@ -682,6 +692,7 @@ static void serve(void *arg)
 	}
 	gort_close(cn.c);
 	gort_free(cn.in);
+	__atomic_fetch_sub(&nconns, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- listening ---- */
