@@ -14,6 +14,9 @@
  *	    p->timerlock
  *	    sched.gflock, stack pool lock, stacklock, allglock, symlock
  *	    (leaves: nothing is taken under them)
+ *	gort_conn.lock			pd_wait arms its timer under it
+ *	  p->timerlock
+ *	ring cancellock, connlock, ringslock	(netpoll leaves)
  *
  * No lock is ever held across a goroutine switch, except the one a parking
  * goroutine passes to gopark(), which is released on g0 after the switch.

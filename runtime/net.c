@@ -120,7 +120,7 @@ void conn_release(struct gort_conn *c)
 	if (left)
 		return;
 	if (netpoll_mode == NP_EPOLL && !c->isfile)
-		epoll_del(c);
+		epoll_del(fd);
 	close(fd);
 	lock(&connlock);
 	c->next = connfree;
@@ -152,8 +152,9 @@ static void glist_ready(struct glist *l)
 	for (gp = l->head; gp; gp = next) {
 		next = gp->schedlink;
 		gp->schedlink = NULL;
-		atomic_fetch_sub(&netpoll_nwait, 1);
 		goready(gp);
+		/* After: checkdead() sees it runnable, or still waiting. */
+		atomic_fetch_sub(&netpoll_nwait, 1);
 	}
 	l->head = NULL;
 	l->n = 0;
@@ -177,8 +178,8 @@ static void pd_timeout(void *arg, uint64_t seq)
 			gp->waitlink = NULL;
 			gp->waitaddr = NULL;
 			unlock(&c->lock);
-			atomic_fetch_sub(&netpoll_nwait, 1);
 			goready(gp);
+			atomic_fetch_sub(&netpoll_nwait, 1);
 			return;
 		}
 	}
@@ -222,11 +223,16 @@ void pd_wait(struct gort_conn *c, int dir, uint32_t seq, int64_t deadline)
 		gp->timer.period = 0;
 		gp->timer.f = pd_timeout;
 		gp->timer.arg = gp;
+		/* deltimer() below waits for a running pd_timeout(): it reads
+		 * gp->waitaddr as a conn, which must not be our next wait's
+		 * (a semaphore's) address by then. */
+		gp->timer.sync = true;
 	}
 	atomic_fetch_add(&netpoll_nwait, 1);
 	gopark(pd_parkunlock, &c->lock, waitReasonIOWait);
 	if (gp->timer.when)
 		deltimer(&gp->timer);
+	gp->timer.sync = false;
 	lock(&c->lock);
 	c->ready[dir] = false;
 	unlock(&c->lock);
@@ -258,7 +264,7 @@ static ssize_t conn_io(struct gort_conn *c, struct netop *op)
 			break;
 		}
 		if (netpoll_mode == NP_URING)
-			r = op->kind == OP_ACCEPT ? uring_accept(c, seq, dl) : uring_io(c, op, dl);
+			r = op->kind == OP_ACCEPT ? uring_accept(c, seq, dl) : uring_io(c, op, seq, dl);
 		else
 			r = epoll_io(c, op, seq, dl);
 		if (r != NP_RETRY)
@@ -330,8 +336,10 @@ static int set_deadline(struct gort_conn *c, int dir, int64_t ns)
 		return 0;
 	}
 	c->deadline[dir] = ns < 0 ? 1 : ns;
+	c->refs++;		/* @c may not be recycled under conn_kick() */
 	unlock(&c->lock);
 	conn_kick(c, dir);
+	conn_release(c);
 	return 0;
 }
 
@@ -1034,14 +1042,16 @@ void netpoll_release(struct m *mp)
 		epoll_unclaim(mp);
 }
 
+/* The caller readies @out's goroutines, then takes them off netpoll_nwait. */
 int netpoll_wait(struct m *mp, int64_t ns, struct glist *out)
 {
-	int n = netpoll_mode == NP_URING ? uring_wait(mp, ns, out) : epoll_wait_m(mp, ns, out);
-	struct g *gp;
+	return netpoll_mode == NP_URING ? uring_wait(mp, ns, out) : epoll_wait_m(mp, ns, out);
+}
 
-	for (gp = out->head; gp; gp = gp->schedlink)
-		atomic_fetch_sub(&netpoll_nwait, 1);
-	return n;
+/* handoffp(): goroutines wait on epoll and no M sleeps in epoll_wait. */
+bool netpoll_needs_poller(void)
+{
+	return netpoll_mode == NP_EPOLL && atomic_load(&netpoll_nwait) > 0 && !epoll_claimed();
 }
 
 bool netpoll_busy(void)

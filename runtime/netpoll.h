@@ -78,6 +78,7 @@ struct gort_conn {
 enum netop_kind {
 	OP_RECV, OP_SEND, OP_READV, OP_WRITEV, OP_RECVMSG, OP_SENDMSG,
 	OP_ACCEPT, OP_CONNECT, OP_PREAD, OP_PWRITE, OP_FSYNC,
+	OP_CONNECTWAIT,		/* a connect in progress: wait, then SO_ERROR */
 };
 
 struct netop {
@@ -116,7 +117,7 @@ extern int64_t netpoll_nwait;	/* goroutines parked on I/O */
 
 /* ---- the pollers ---- */
 int uring_probe(char *why, size_t whylen);
-ssize_t uring_io(struct gort_conn *c, struct netop *op, int64_t deadline);
+ssize_t uring_io(struct gort_conn *c, struct netop *op, uint32_t seq, int64_t deadline);
 int uring_accept(struct gort_conn *c, uint32_t seq, int64_t deadline);
 void uring_cancel(struct gort_conn *c);
 int uring_check(struct m *mp, struct glist *out);
@@ -128,7 +129,8 @@ bool uring_busy(void);
 
 int epoll_probe(char *why, size_t whylen);
 int epoll_add(struct gort_conn *c);
-void epoll_del(struct gort_conn *c);
+void epoll_del(int fd);
+bool epoll_claimed(void);
 ssize_t epoll_io(struct gort_conn *c, struct netop *op, uint32_t seq, int64_t deadline);
 int epoll_check(struct glist *out);
 bool epoll_claim(struct m *mp);
@@ -149,6 +151,7 @@ int netpoll_wait(struct m *mp, int64_t ns, struct glist *out);
 void netpoll_wake(struct m *mp);
 /* checkdead: may the poller still wake somebody? */
 bool netpoll_busy(void);
+bool netpoll_needs_poller(void);
 /* sysmon: poll if nobody did for 10 ms (epoll only). */
 void netpoll_sysmon(int64_t now);
 

@@ -66,11 +66,38 @@ int epoll_add(struct gort_conn *c)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno_get() : 0;
 }
 
-void epoll_del(struct gort_conn *c)
+void epoll_del(int fd)
 {
 	/* close() removes it too; this only makes it immediate for dup'ed
-	 * descriptors.  A stale event for @c is harmless (netpoll.h). */
-	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	 * descriptors.  A stale event for a recycled conn is harmless. */
+	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+bool epoll_claimed(void)
+{
+	return atomic_load(&epollm) != NULL;
+}
+
+/*
+ * connected() - after a non-blocking connect: 0 when connected, -EAGAIN
+ * while in progress, else the error.  SO_ERROR alone is 0 both when
+ * connected and while still connecting (a fresh socket is "writable" as
+ * soon as it is in the epoll set), so ask getpeername, as Go does.
+ */
+static ssize_t connected(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+		return -errno_get();
+	if (err)
+		return err == EINPROGRESS || err == EALREADY ? -EAGAIN : -err;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return errno_get() == ENOTCONN ? -EAGAIN : -errno_get();
+	return 0;
 }
 
 /* One non-blocking attempt. */
@@ -106,26 +133,14 @@ static ssize_t try_op(struct gort_conn *c, struct netop *op)
 		break;
 	case OP_CONNECT:
 		r = connect(c->fd, op->sa, op->salen);
-		if (r && errno_get() == EINPROGRESS) {
-			/* Writable means connected or failed: SO_ERROR says. */
-			op->kind = OP_CONNECT + 100;
+		if (r && (errno_get() == EINPROGRESS || errno_get() == EALREADY)) {
+			/* Writable means connected or failed: connected() says. */
+			op->kind = OP_CONNECTWAIT;
 			errno_set(EAGAIN);
 		}
 		break;
-	case OP_CONNECT + 100: {
-		int err = 0;
-		socklen_t len = sizeof(err);
-
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
-			return -errno_get();
-		if (err == EINPROGRESS || err == EALREADY)
-			err = EAGAIN;
-		if (!err)
-			return 0;
-		errno_set(err);
-		r = -1;
-		break;
-	}
+	case OP_CONNECTWAIT:
+		return connected(c->fd);
 	default:
 		return -EINVAL;
 	}

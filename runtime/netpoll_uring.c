@@ -91,6 +91,7 @@ static inline unsigned int ring_sqflags(const struct io_uring *r)
 #define TAG_ACCEPT	1
 #define TAG_WAKE	2
 #define TAG_IGN		3
+#define TAG_WAKEFAIL	4	/* a MSG_RING we sent failed: ptr = target ring */
 #define TAG_MASK	7
 
 struct ring {
@@ -340,6 +341,9 @@ static void prep(struct ring *r, struct io_uring_sqe *sqe, struct gort_conn *c,
 	case OP_CONNECT:
 		io_uring_prep_connect(sqe, fd, op->sa, op->salen);
 		break;
+	case OP_CONNECTWAIT:
+		io_uring_prep_poll_add(sqe, fd, POLLOUT);
+		break;
 	case OP_PREAD:
 		io_uring_prep_read(sqe, fd, op->buf, (unsigned int)(op->n > 0x7ffff000 ? 0x7ffff000 : op->n),
 				   (uint64_t)op->off);
@@ -357,14 +361,52 @@ static void prep(struct ring *r, struct io_uring_sqe *sqe, struct gort_conn *c,
 	io_uring_sqe_set_data(sqe, u);
 }
 
-ssize_t uring_io(struct gort_conn *c, struct netop *op, int64_t deadline)
+/*
+ * connect_result() - a connect that was cancelled (a deadline change, or a
+ * stale cancellation of the fd number) is still in progress in the
+ * kernel: issuing it again would fail with EALREADY.  Wait for POLLOUT
+ * instead (OP_CONNECTWAIT) and read the outcome, as after a non-blocking
+ * connect.
+ */
+static ssize_t connect_result(struct gort_conn *c, struct netop *op, int32_t res)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (op->kind == OP_CONNECTWAIT && res >= 0) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+			return -errno_get();
+		if (!err) {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+
+			if (!getpeername(c->fd, (struct sockaddr *)&ss, &sl))
+				return 0;
+			err = errno_get() == ENOTCONN ? EALREADY : errno_get();
+		}
+		res = -err;
+	}
+	switch (res) {
+	case -ECANCELED:
+	case -EINTR:
+	case -EALREADY:
+	case -EINPROGRESS:
+	case -EAGAIN:
+		op->kind = OP_CONNECTWAIT;
+		return NP_RETRY;
+	case -EISCONN:
+		return 0;
+	}
+	return res;
+}
+
+ssize_t uring_io(struct gort_conn *c, struct netop *op, uint32_t seq, int64_t deadline)
 {
 	struct m *mp = getm();
 	struct ring *r = ring_get(mp);
 	struct io_uring_sqe *sqe;
 	struct uop u = { .g = mp->curg };
 	struct msghdr wmsg;
-	uint32_t seq;
 
 	if (!c->isfile && (op->kind == OP_PREAD || op->kind == OP_PWRITE ||
 			   op->kind == OP_FSYNC))
@@ -381,8 +423,9 @@ ssize_t uring_io(struct gort_conn *c, struct netop *op, int64_t deadline)
 	 * which this M handles after the SQE below is queued.
 	 */
 	lock(&c->lock);
-	seq = c->seq[op->dir];
-	if (c->closing) {
+	/* A deadline changed since conn_io() read it, with nothing in
+	 * flight to cancel: re-read it. */
+	if (c->closing || c->seq[op->dir] != seq) {
 		unlock(&c->lock);
 		return NP_RETRY;
 	}
@@ -410,12 +453,16 @@ ssize_t uring_io(struct gort_conn *c, struct netop *op, int64_t deadline)
 	if (c->seq[op->dir] != seq && u.res == -ECANCELED)
 		u.res = NP_RETRY;
 	unlock(&c->lock);
+	if (op->kind == OP_CONNECT || op->kind == OP_CONNECTWAIT)
+		return connect_result(c, op, u.res);
 	switch (u.res) {
 	case -ECANCELED:
 	case -EINTR:
 	case -EAGAIN:
 		return NP_RETRY;
 	case -ENOBUFS:
+		if (!u.copyto)
+			break;
 		op->flags = 1;		/* no buffer select this time */
 		return NP_RETRY;
 	}
@@ -432,7 +479,9 @@ ssize_t uring_io(struct gort_conn *c, struct netop *op, int64_t deadline)
 int uring_accept(struct gort_conn *c, uint32_t seq, int64_t deadline)
 {
 	struct m *mp = getm();
-	struct ring *r;
+	/* Before c->acceptm is set: a gort_close() that sees it must find
+	 * this ring on allrings to cancel the accept. */
+	struct ring *r = ring_get(mp);
 
 	lock(&c->lock);
 	if (c->acceptn) {
@@ -447,7 +496,6 @@ int uring_accept(struct gort_conn *c, uint32_t seq, int64_t deadline)
 		c->acceptm = mp;
 		c->refs++;		/* the armed accept's reference */
 		unlock(&c->lock);
-		r = ring_get(mp);
 		{
 			struct io_uring_sqe *sqe = sqe_get(r, 1);
 
@@ -562,6 +610,15 @@ more:
 			accept_done(r, (struct gort_conn *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK),
 				    cqe, out);
 			break;
+		case TAG_WAKEFAIL: {
+			struct ring *t = (struct ring *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
+			uint64_t one = 1;
+
+			if (write(t->efd, &one, sizeof(one)) < 0) {
+				/* EAGAIN: a wake-up is pending there */
+			}
+			break;
+		}
 		case TAG_WAKE: {
 			uint64_t v;
 
@@ -660,7 +717,8 @@ void uring_wake(struct m *mp)
 
 		io_uring_prep_msg_ring(sqe, r->ring.ring_fd, 0, TAG_WAKE | 8, 0);
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-		io_uring_sqe_set_data64(sqe, TAG_IGN);
+		/* Only a failure posts a CQE: then the eventfd (reap()). */
+		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)r | TAG_WAKEFAIL);
 		if (io_uring_submit(&mine->ring) >= 1)
 			return;
 	}

@@ -574,6 +574,9 @@ static int msleep(struct m *mp, int64_t ns)
 			next = gp->schedlink;
 			gp->schedlink = NULL;
 			gort_sched_ready(gp, pp, false);
+			/* Only now: until it is runnable, checkdead() must see
+			 * it waiting on the poller, or it calls a deadlock. */
+			atomic_fetch_sub(&netpoll_nwait, 1);
 		}
 		if (pp)
 			return MSLEEP_GOTP;
@@ -636,7 +639,9 @@ __probe void gort_sched_startm(struct m *mp, struct p *pp, bool spinning)
 	mp->spinning = spinning;
 	mp->nextp = pp;
 	notewakeup(&mp->park);
-	/* seq_cst, after the note's: see msleep(). */
+	/* The other half of msleep()'s Dekker pair: the note's store before
+	 * this load (notewakeup's exchange is a full barrier on x86 only). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (atomic_load(&mp->inpoll))
 		netpoll_wake(mp);
 }
@@ -731,6 +736,14 @@ __probe void gort_sched_handoffp(struct p *pp, struct m *from)
 	/* The last P with timers must be run by someone. */
 	if (atomic_load(&sched.npidle) == atomic_load(&gomaxprocs) - 1 &&
 	    atomic_load(&pp->timer0when)) {
+		unlock(&sched.lock);
+		startm(pp, false);
+		return;
+	}
+	/* The last P, goroutines waiting on epoll, nobody in epoll_wait: an
+	 * M must sleep there (Go's handoffp checks the same). */
+	if (atomic_load(&sched.npidle) == atomic_load(&gomaxprocs) - 1 &&
+	    netpoll_needs_poller()) {
 		unlock(&sched.lock);
 		startm(pp, false);
 		return;
@@ -1627,8 +1640,14 @@ void syscall_enter_c(const uintptr_t *regs)
 		return;
 	/* Our ring's queued SQEs must not wait for the call to return
 	 * (its completions do: Documentation/netpoll.rst). */
-	if (unlikely(mp->ring) && netpoll_pending(mp))
+	if (unlikely(mp->ring) && netpoll_pending(mp)) {
+		/* On the goroutine's stack: nothing in there may switch it
+		 * away (a semaphore release would preempt), or it would come
+		 * back on another M with this one's P detached below. */
+		mp->locks++;
 		netpoll_check(mp);
+		mp->locks--;
+	}
 	for (i = 0; i < 6; i++)
 		mp->curg->syscallregs[i] = regs[i];
 	stack_note(mp->curg, (uintptr_t)regs);
