@@ -530,7 +530,9 @@ __probe void gort_sched_stopm(struct m *mp)
  */
 static int msleep(struct m *mp, int64_t ns)
 {
-	int64_t deadline = ns >= 0 ? nanotime() + ns : -1;
+	int64_t now = nanotime();
+	/* Saturating: a timer "never" is INT64_MAX from stopm_until(). */
+	int64_t deadline = ns < 0 ? -1 : ns > INT64_MAX - now ? INT64_MAX : now + ns;
 
 	if (!netpoll_mode || !netpoll_claim(mp))
 		return notetsleep(&mp->park, ns) ? MSLEEP_WOKEN : MSLEEP_TIMEOUT;
