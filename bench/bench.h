@@ -123,6 +123,27 @@ static inline void bench_run(const struct bench *b, int n, const struct args *a)
 	}
 }
 
+/* bench_header() - the "# gort NAME bench: ..." line the run-* scripts
+ * read to tell gort's results from the peer's. */
+static inline void bench_header(void)
+{
+	printf("# gort %s bench: procs=%d ncpu=%d\n", BENCH_NAME, gort_maxprocs(0),
+	       gort_num_cpu());
+	fflush(stdout);
+}
+
+/* bench_sched_footer() - the scheduler's counters after a run. */
+static inline void bench_sched_footer(void)
+{
+	struct gort_sched_stats st = { .sz = sizeof(st) };
+
+	if (gort_sched_stats(&st) == 0)
+		printf("# gort threads=%d idle_threads=%d steals=%llu handoffs=%llu guard_mode=%d\n",
+		       st.threads, st.idle_threads, (unsigned long long)st.steals,
+		       (unsigned long long)st.handoffs, st.guard_mode);
+	fflush(stdout);
+}
+
 /*
  * BENCH_MAIN() - the main() of a program with a benches[] table and
  * bench_main(struct args *): the benchmarks named on the command line,

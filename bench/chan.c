@@ -373,19 +373,9 @@ static const struct bench benches[] = {
 
 static int bench_main(void *arg)
 {
-	struct gort_sched_stats st = { .sz = sizeof(st) };
-	struct args *a = arg;
-
-	printf("# gort chan bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
-	       gort_num_cpu());
-	fflush(stdout);
-	bench_run(benches, NBENCH, a);
-	if (gort_sched_stats(&st) == 0)
-		printf("# gort threads=%d idle_threads=%d steals=%llu handoffs=%llu guard_mode=%d\n",
-		       st.threads, st.idle_threads,
-		       (unsigned long long)st.steals,
-		       (unsigned long long)st.handoffs, st.guard_mode);
-	fflush(stdout);
+	bench_header();
+	bench_run(benches, NBENCH, arg);
+	bench_sched_footer();
 	return 0;
 }
 

@@ -169,12 +169,8 @@ static const struct bench benches[] = {
 
 static int bench_main(void *arg)
 {
-	struct args *a = arg;
-
-	printf("# gort slice bench: procs=%d ncpu=%d\n", gort_maxprocs(0),
-	       gort_num_cpu());
-	fflush(stdout);
-	bench_run(benches, NBENCH, a);
+	bench_header();
+	bench_run(benches, NBENCH, arg);
 	return 0;
 }
 

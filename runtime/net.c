@@ -58,7 +58,6 @@ static struct gort_conn *conn_new(int fd, int kind)
 	lock(&c->lock);
 	c->fd = fd;
 	c->kind = (uint8_t)kind;
-	c->isfile = kind == CK_FILE;
 	c->closing = false;
 	c->refs = 1;
 	c->deadline[RD] = c->deadline[WR] = 0;
@@ -119,7 +118,7 @@ void conn_release(struct gort_conn *c)
 		semrelease1(&c->closesema, false);
 	if (left)
 		return;
-	if (netpoll_mode == NP_EPOLL && !c->isfile)
+	if (netpoll_mode == NP_EPOLL && c->kind != CK_FILE)
 		epoll_del(fd);
 	close(fd);
 	lock(&connlock);
@@ -244,8 +243,10 @@ static ssize_t conn_io(struct gort_conn *c, struct netop *op)
 {
 	ssize_t r;
 
-	if (!c || !getg())
-		return c ? (fatal("gort: network call outside a goroutine"), -EINVAL) : -EINVAL;
+	if (!c)
+		return -EINVAL;
+	if (!getg())
+		fatal("gort: network call outside a goroutine");
 	if (!conn_acquire(c))
 		return -EBADF;
 	for (;;) {
@@ -364,7 +365,7 @@ __export int gort_set_deadline(struct gort_conn *c, int64_t ns)
 
 __export ssize_t gort_read(struct gort_conn *c, void *buf, size_t n)
 {
-	struct netop op = { .kind = c && c->isfile ? OP_PREAD : OP_RECV, .dir = RD,
+	struct netop op = { .kind = c && c->kind == CK_FILE ? OP_PREAD : OP_RECV, .dir = RD,
 			    .buf = buf, .n = n, .off = -1 };
 
 	if (!n)
@@ -374,7 +375,7 @@ __export ssize_t gort_read(struct gort_conn *c, void *buf, size_t n)
 
 __export ssize_t gort_send(struct gort_conn *c, const void *buf, size_t n)
 {
-	struct netop op = { .kind = c && c->isfile ? OP_PWRITE : OP_SEND, .dir = WR,
+	struct netop op = { .kind = c && c->kind == CK_FILE ? OP_PWRITE : OP_SEND, .dir = WR,
 			    .buf = (void *)buf, .n = n, .off = -1 };
 
 	return conn_io(c, &op);
@@ -406,61 +407,89 @@ __export ssize_t gort_readv(struct gort_conn *c, const struct iovec *iov, int io
 	return conn_io(c, &op);
 }
 
+/*
+ * struct iovcur - a private copy of an iovec array that partial transfers
+ * advance (gort_writev() writes all, MSG_WAITALL reads all): cur[i..i+left)
+ * is what remains, the first of them non-empty after iovcur_next().
+ */
+struct iovcur {
+	struct iovec v[64], *cur;
+	size_t i, left;
+};
+
+/* iovcur_init() - copy @n entries; their total length in *@total. */
+static int iovcur_init(struct iovcur *ic, const struct iovec *iov, size_t n, size_t *total)
+{
+	size_t k;
+
+	ic->cur = ic->v;
+	if (n > ARRAY_SIZE(ic->v)) {
+		ic->cur = malloc(n * sizeof(*ic->cur));
+		if (!ic->cur)
+			return -ENOMEM;
+	}
+	*total = 0;
+	for (k = 0; k < n; k++)
+		*total += (ic->cur[k] = iov[k]).iov_len;
+	ic->i = 0;
+	ic->left = n;
+	return 0;
+}
+
+/* iovcur_next() - skip empty entries; the entries left (0: all done). */
+static size_t iovcur_next(struct iovcur *ic)
+{
+	while (ic->left && !ic->cur[ic->i].iov_len) {
+		ic->i++;
+		ic->left--;
+	}
+	return ic->left;
+}
+
+/* iovcur_advance() - @r bytes of the remaining entries were transferred. */
+static void iovcur_advance(struct iovcur *ic, size_t r)
+{
+	while (r) {
+		struct iovec *v = &ic->cur[ic->i];
+		size_t k = r < v->iov_len ? r : v->iov_len;
+
+		v->iov_base = (char *)v->iov_base + k;
+		v->iov_len -= k;
+		r -= k;
+		if (!v->iov_len) {
+			ic->i++;
+			ic->left--;
+		}
+	}
+}
+
+static void iovcur_free(struct iovcur *ic)
+{
+	if (ic->cur != ic->v)
+		free(ic->cur);
+}
+
 __export ssize_t gort_writev(struct gort_conn *c, const struct iovec *iov, int iovcnt)
 {
-	struct iovec v[64], *cur;
-	size_t total = 0;
-	int i, left;
+	struct iovcur ic;
+	size_t total;
+	ssize_t r = 0;
 
 	if (iovcnt < 0 || iovcnt > UIO_MAXIOV)
 		return -EINVAL;
-	for (i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	/* Partial writes advance through a copy of the vector. */
-	if (iovcnt > (int)ARRAY_SIZE(v)) {
-		cur = malloc(sizeof(*cur) * (size_t)iovcnt);
-		if (!cur)
-			return -ENOMEM;
-	} else {
-		cur = v;
-	}
-	if (iovcnt)
-		memcpy(cur, iov, sizeof(*cur) * (size_t)iovcnt);
-	left = iovcnt;
-	i = 0;
-	for (;;) {
-		struct netop op = { .kind = OP_WRITEV, .dir = WR, .iov = cur + i,
-				    .iovcnt = left, .off = -1 };
-		ssize_t r;
+	if (iovcur_init(&ic, iov, (size_t)iovcnt, &total))
+		return -ENOMEM;
+	while (iovcur_next(&ic)) {
+		struct netop op = { .kind = OP_WRITEV, .dir = WR, .iov = ic.cur + ic.i,
+				    .iovcnt = (int)ic.left, .off = -1 };
 
-		while (left && !cur[i].iov_len) {
-			i++;
-			left--;
-		}
-		if (!left)
-			break;
-		op.iov = cur + i;
-		op.iovcnt = left;
 		r = conn_io(c, &op);
-		if (r < 0) {
-			total = (size_t)r;
+		if (r < 0)
 			break;
-		}
-		while (r > 0) {
-			size_t k = (size_t)r < cur[i].iov_len ? (size_t)r : cur[i].iov_len;
-
-			cur[i].iov_base = (char *)cur[i].iov_base + k;
-			cur[i].iov_len -= k;
-			r -= (ssize_t)k;
-			if (!cur[i].iov_len && r) {
-				i++;
-				left--;
-			}
-		}
+		iovcur_advance(&ic, (size_t)r);
 	}
-	if (cur != v)
-		free(cur);
-	return (ssize_t)total;
+	iovcur_free(&ic);
+	return r < 0 ? r : (ssize_t)total;
 }
 
 /*
@@ -470,46 +499,28 @@ __export ssize_t gort_writev(struct gort_conn *c, const struct iovec *iov, int i
  */
 static ssize_t recvmsg_waitall(struct gort_conn *c, struct msghdr *msg, int flags)
 {
-	struct iovec v[64], *cur = v, *save = msg->msg_iov;
-	size_t total = 0, want = 0, i, n = msg->msg_iovlen, left = n;
+	struct iovec *save = msg->msg_iov;
+	size_t n = msg->msg_iovlen, want, total = 0;
+	struct iovcur ic;
 	ssize_t r = 0;
 
-	if (left > ARRAY_SIZE(v)) {
-		cur = malloc(left * sizeof(*cur));
-		if (!cur)
-			return -ENOMEM;
-	}
-	for (i = 0; i < left; i++)
-		want += (cur[i] = save[i]).iov_len;
-	i = 0;
-	while (total < want) {
+	if (iovcur_init(&ic, save, n, &want))
+		return -ENOMEM;
+	while (total < want && iovcur_next(&ic)) {
 		struct netop op = { .kind = OP_RECVMSG, .dir = RD, .msg = msg,
 				    .flags = flags & ~MSG_WAITALL };
 
-		while (!cur[i].iov_len) {
-			i++;
-			left--;
-		}
-		msg->msg_iov = cur + i;
-		msg->msg_iovlen = left;
+		msg->msg_iov = ic.cur + ic.i;
+		msg->msg_iovlen = ic.left;
 		r = conn_io(c, &op);
 		if (r <= 0)
 			break;
 		total += (size_t)r;
-		while (r > 0) {
-			size_t k = (size_t)r < cur[i].iov_len ? (size_t)r : cur[i].iov_len;
-
-			cur[i].iov_base = (char *)cur[i].iov_base + k;
-			cur[i].iov_len -= k;
-			r -= (ssize_t)k;
-			if (r)
-				i++, left--;
-		}
+		iovcur_advance(&ic, (size_t)r);
 	}
 	msg->msg_iov = save;
 	msg->msg_iovlen = n;
-	if (cur != v)
-		free(cur);
+	iovcur_free(&ic);
 	return total ? (ssize_t)total : r;
 }
 
@@ -782,6 +793,29 @@ static int parse_addr(const struct netspec *ns, const char *address, bool listen
 			return -EINVAL;
 		*len = sizeof(*in6);
 	}
+	return 0;
+}
+
+/*
+ * sock_connected() - after a connect that did not complete at once
+ * (either poller): 0 when connected, -EAGAIN while in progress, else the
+ * error.  SO_ERROR alone is 0 both when
+ * connected and while still connecting (a fresh socket is "writable" as
+ * soon as it is in the epoll set), so ask getpeername, as Go does.
+ */
+ssize_t sock_connected(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+		return -errno_get();
+	if (err)
+		return err == EINPROGRESS || err == EALREADY ? -EAGAIN : -err;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return errno_get() == ENOTCONN ? -EAGAIN : -errno_get();
 	return 0;
 }
 

@@ -54,7 +54,6 @@ struct gort_conn {
 	int fd;
 	uint8_t kind;			/* enum conn_kind */
 	bool closing;			/* gort_close() was called */
-	bool isfile;			/* regular file: no readiness */
 	bool closewait;			/* gort_close() waits on closesema */
 	uint32_t refs;
 	uint32_t closesema;
@@ -114,6 +113,8 @@ void conn_release(struct gort_conn *c);
 /* pd_wait() - park until c->ready[dir], a wake-up, or @deadline. */
 void pd_wait(struct gort_conn *c, int dir, uint32_t seq, int64_t deadline);
 extern int64_t netpoll_nwait;	/* goroutines parked on I/O */
+/* 0 connected, -EAGAIN still connecting, else -errno. */
+ssize_t sock_connected(int fd);
 
 /* ---- the pollers ---- */
 int uring_probe(char *why, size_t whylen);

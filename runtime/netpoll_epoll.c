@@ -78,28 +78,6 @@ bool epoll_claimed(void)
 	return atomic_load(&epollm) != NULL;
 }
 
-/*
- * connected() - after a non-blocking connect: 0 when connected, -EAGAIN
- * while in progress, else the error.  SO_ERROR alone is 0 both when
- * connected and while still connecting (a fresh socket is "writable" as
- * soon as it is in the epoll set), so ask getpeername, as Go does.
- */
-static ssize_t connected(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int err = 0;
-	socklen_t elen = sizeof(err);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
-		return -errno_get();
-	if (err)
-		return err == EINPROGRESS || err == EALREADY ? -EAGAIN : -err;
-	if (getpeername(fd, (struct sockaddr *)&ss, &len))
-		return errno_get() == ENOTCONN ? -EAGAIN : -errno_get();
-	return 0;
-}
-
 /* One non-blocking attempt. */
 static ssize_t try_op(struct gort_conn *c, struct netop *op)
 {
@@ -140,7 +118,7 @@ static ssize_t try_op(struct gort_conn *c, struct netop *op)
 		}
 		break;
 	case OP_CONNECTWAIT:
-		return connected(c->fd);
+		return sock_connected(c->fd);
 	default:
 		return -EINVAL;
 	}
@@ -184,7 +162,7 @@ ssize_t epoll_io(struct gort_conn *c, struct netop *op, uint32_t seq, int64_t de
 {
 	ssize_t r;
 
-	if (c->isfile)
+	if (c->kind == CK_FILE)
 		return file_op(c, op);
 	if (op->kind == OP_PREAD || op->kind == OP_PWRITE || op->kind == OP_FSYNC)
 		return -ESPIPE;

@@ -320,10 +320,10 @@ static void prep(struct ring *r, struct io_uring_sqe *sqe, struct gort_conn *c,
 		break;
 	case OP_READV:
 		io_uring_prep_readv(sqe, fd, op->iov, (unsigned int)op->iovcnt,
-				    c->isfile ? (uint64_t)op->off : 0);
+				    c->kind == CK_FILE ? (uint64_t)op->off : 0);
 		break;
 	case OP_WRITEV:
-		if (c->isfile) {
+		if (c->kind == CK_FILE) {
 			io_uring_prep_writev(sqe, fd, op->iov, (unsigned int)op->iovcnt,
 					     (uint64_t)op->off);
 		} else {
@@ -370,22 +370,8 @@ static void prep(struct ring *r, struct io_uring_sqe *sqe, struct gort_conn *c,
  */
 static ssize_t connect_result(struct gort_conn *c, struct netop *op, int32_t res)
 {
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (op->kind == OP_CONNECTWAIT && res >= 0) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len))
-			return -errno_get();
-		if (!err) {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof(ss);
-
-			if (!getpeername(c->fd, (struct sockaddr *)&ss, &sl))
-				return 0;
-			err = errno_get() == ENOTCONN ? EALREADY : errno_get();
-		}
-		res = -err;
-	}
+	if (op->kind == OP_CONNECTWAIT && res >= 0)
+		res = (int32_t)sock_connected(c->fd);
 	switch (res) {
 	case -ECANCELED:
 	case -EINTR:
@@ -408,10 +394,10 @@ ssize_t uring_io(struct gort_conn *c, struct netop *op, uint32_t seq, int64_t de
 	struct uop u = { .g = mp->curg };
 	struct msghdr wmsg;
 
-	if (!c->isfile && (op->kind == OP_PREAD || op->kind == OP_PWRITE ||
+	if (c->kind != CK_FILE && (op->kind == OP_PREAD || op->kind == OP_PWRITE ||
 			   op->kind == OP_FSYNC))
 		return -ESPIPE;
-	if (op->kind == OP_WRITEV && !c->isfile) {
+	if (op->kind == OP_WRITEV && c->kind != CK_FILE) {
 		memset(&wmsg, 0, sizeof(wmsg));
 		wmsg.msg_iov = (struct iovec *)op->iov;
 		wmsg.msg_iovlen = (size_t)op->iovcnt;

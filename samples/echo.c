@@ -35,6 +35,8 @@
 #include <gort.h>
 #include <gort/net.h>
 
+#include "serve.h"
+
 #define BUF_SIZE	16384	/* as the io_uring poller's provided buffers */
 
 static const char *listen_addr = ":7007";
@@ -61,40 +63,10 @@ static void serve(void *arg)
 	gort_free(buf);
 }
 
-/* listen_name() - "127.0.0.1:PORT" for a wildcard address, else the
- * bound address. */
-static void listen_name(struct gort_conn *l, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
-
-	if (!gort_local_addr(l, (struct sockaddr *)&ss, &len)) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-			if (in->sin_addr.s_addr != htonl(INADDR_ANY))
-				inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			char a[INET6_ADDRSTRLEN];
-
-			if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-				inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
-			} else if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
-				inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-				snprintf(host, sizeof(host), "[%s]", a);
-			}
-		}
-	}
-	snprintf(buf, size, "%s:%d", host, gort_local_port(l));
-}
-
 static int run(void *arg)
 {
-	struct gort_conn *l, *c;
+	struct gort_conn *l;
 	char name[INET6_ADDRSTRLEN + 16];
-	int64_t backoff = 0;
 	int err;
 
 	(void)arg;
@@ -103,25 +75,11 @@ static int run(void *arg)
 		fprintf(stderr, "echo: listen %s: %s\n", listen_addr, strerror(-err));
 		return 1;
 	}
-	listen_name(l, name, sizeof(name));
+	serve_name(l, name, sizeof(name));
 	printf("echo: listening on %s (netpoll: %s)\n", name, gort_netpoll_mode());
 	fflush(stdout);
-	for (;;) {
-		err = gort_accept(l, &c);
-		if (err == -EBADF || err == -EINVAL) {
-			fprintf(stderr, "echo: accept: %s\n", strerror(-err));
-			return 1;
-		}
-		if (err) {	/* out of descriptors, aborted: back off, as Go */
-			backoff = !backoff ? 5000000 :
-				  backoff < 500000000 ? 2 * backoff : 1000000000;
-			gort_sleep(backoff);
-			continue;
-		}
-		backoff = 0;
-		if (gort_go(serve, c) < 0)
-			gort_close(c);
-	}
+	serve_forever("echo", l, serve);
+	return 1;
 }
 
 int main(int argc, char **argv)

@@ -387,6 +387,24 @@ static inline int http_version(struct http_request *r, const unsigned char *p, s
 	return 0;
 }
 
+/* http_request_same() - do two complete parses of one head agree (fields
+ * are spans, so the same offsets)?  The incremental-parsing tests' oracle. */
+static inline bool http_request_same(const struct http_request *a, const struct http_request *b)
+{
+	unsigned int i;
+
+	if (a->head_len != b->head_len || a->minor != b->minor ||
+	    a->keep_alive != b->keep_alive || a->expect_continue != b->expect_continue ||
+	    a->content_length != b->content_length || a->nfields != b->nfields ||
+	    memcmp(&a->method, &b->method, sizeof(a->method)) ||
+	    memcmp(&a->target, &b->target, sizeof(a->target)))
+		return false;
+	for (i = 0; i < a->nfields; i++)
+		if (memcmp(&a->fields[i], &b->fields[i], sizeof(a->fields[i])))
+			return false;
+	return true;
+}
+
 /**
  * http_parse() - parse (more of) a request head
  * @r: state, from http_request_init() and earlier calls for this request

@@ -93,6 +93,7 @@
 #include <gort/net.h>
 
 #include "http.h"
+#include "serve.h"
 
 #define IN_CAP		16384		/* input buffer per connection */
 #define OUT_CAP		16384		/* output buffer per connection */
@@ -697,48 +698,9 @@ static void serve(void *arg)
 
 /* ---- listening ---- */
 
-/* listen_name() - "127.0.0.1:PORT" for the wildcard addresses (as Go's
- * httpd-go prints), else the bound address. */
-static void listen_name(struct gort_conn *l, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
-	int port = gort_local_port(l);
-
-	if (!gort_local_addr(l, (struct sockaddr *)&ss, &len)) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-			if (in->sin_addr.s_addr != htonl(INADDR_ANY))
-				inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			char a[INET6_ADDRSTRLEN];
-
-			if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-				inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
-			} else if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
-				inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-				snprintf(host, sizeof(host), "[%s]", a);
-			}
-		}
-	}
-	snprintf(buf, size, "%s:%d", host, port);
-}
-
-/* Accept errors that pass (Go's "temporary" ones): back off and retry. */
-static bool accept_retry(int err)
-{
-	return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM ||
-	       err == -ECONNABORTED || err == -EINTR || err == -EPROTO || err == -EPERM ||
-	       err == -ETIMEDOUT;
-}
-
 static int run(void *arg)
 {
-	struct gort_conn *l, *c;
-	int64_t backoff = 0;
+	struct gort_conn *l;
 	char name[INET6_ADDRSTRLEN + 16];
 	int err;
 
@@ -748,28 +710,11 @@ static int run(void *arg)
 		fprintf(stderr, "httpd: listen %s: %s\n", listen_addr, strerror(-err));
 		return 1;
 	}
-	listen_name(l, name, sizeof(name));
+	serve_name(l, name, sizeof(name));
 	printf("httpd: listening on http://%s/ (netpoll: %s)\n", name, gort_netpoll_mode());
 	fflush(stdout);
-	for (;;) {
-		err = gort_accept(l, &c);
-		if (err) {
-			if (!accept_retry(err)) {
-				fprintf(stderr, "httpd: accept: %s\n", strerror(-err));
-				return 1;
-			}
-			/* As Go's Serve: 5 ms, doubling, at most 1 s. */
-			backoff = !backoff ? 5000000 : backoff < SEC / 2 ? 2 * backoff : SEC;
-			if (err == -EMFILE || err == -ENFILE)
-				fprintf(stderr, "httpd: accept: %s; retrying in %lld ms\n",
-					strerror(-err), (long long)(backoff / 1000000));
-			gort_sleep(backoff);
-			continue;
-		}
-		backoff = 0;
-		if (gort_go(serve, c) < 0)
-			gort_close(c);
-	}
+	serve_forever("httpd", l, serve);
+	return 1;
 }
 
 static void usage(const char *argv0)

@@ -175,22 +175,6 @@ static void fz_check_head(const uint8_t *d, size_t n, const struct http_request 
 	}
 }
 
-static bool fz_same(const struct http_request *a, const struct http_request *b)
-{
-	unsigned int i;
-
-	if (a->head_len != b->head_len || a->minor != b->minor ||
-	    a->keep_alive != b->keep_alive || a->expect_continue != b->expect_continue ||
-	    a->content_length != b->content_length || a->nfields != b->nfields ||
-	    memcmp(&a->method, &b->method, sizeof(a->method)) ||
-	    memcmp(&a->target, &b->target, sizeof(a->target)))
-		return false;
-	for (i = 0; i < a->nfields; i++)
-		if (memcmp(&a->fields[i], &b->fields[i], sizeof(a->fields[i])))
-			return false;
-	return true;
-}
-
 /* fz_path() - http_target_path() of @t and the invariants of its result. */
 static void fz_path(const char *t, size_t n, size_t skip)
 {
@@ -254,7 +238,7 @@ static int fz_request(const uint8_t *d, size_t n, struct http_request *whole)
 	}
 	if (!got && ret)
 		fz_fail("split: need more, at once %d", ret);
-	if (ret > 0 && !fz_same(whole, &r))
+	if (ret > 0 && !http_request_same(whole, &r))
 		fz_fail("split: a different head");
 
 	if (n <= FZ_BYTEWISE_MAX) {
@@ -263,7 +247,7 @@ static int fz_request(const uint8_t *d, size_t n, struct http_request *whole)
 			got = fz_copy_parse(&r, d, at);
 		if (got != ret)
 			fz_fail("byte at a time: %d, at once %d", got, ret);
-		if (ret > 0 && !fz_same(whole, &r))
+		if (ret > 0 && !http_request_same(whole, &r))
 			fz_fail("byte at a time: a different head");
 	}
 	return ret;

@@ -179,23 +179,6 @@ static int parse_bytewise(struct http_request *r, const char *s, size_t len)
 	return HTTP_AGAIN;
 }
 
-/* same_result() - do two parses of one complete head agree? */
-static bool same_result(const struct http_request *a, const struct http_request *b)
-{
-	unsigned int i;
-
-	if (a->head_len != b->head_len || a->minor != b->minor ||
-	     a->keep_alive != b->keep_alive || a->expect_continue != b->expect_continue ||
-	     a->content_length != b->content_length || a->nfields != b->nfields ||
-	     memcmp(&a->method, &b->method, sizeof(a->method)) ||
-	     memcmp(&a->target, &b->target, sizeof(a->target)))
-		return false;
-	for (i = 0; i < a->nfields; i++)
-		if (memcmp(&a->fields[i], &b->fields[i], sizeof(a->fields[i])))
-			return false;
-	return true;
-}
-
 static int outcome(int ret)
 {
 	return ret > 0 ? DONE : ret;
@@ -220,7 +203,7 @@ TEST(table)
 		EXPECT_EQ(r1 ? r1 : HTTP_AGAIN, parse_copy(&whole, c->req, len));
 		if (r1 <= 0 || c->want != DONE)
 			continue;
-		EXPECT_TRUE(same_result(&whole, &bytewise)) TH_LOG("case \"%s\"", c->name);
+		EXPECT_TRUE(http_request_same(&whole, &bytewise)) TH_LOG("case \"%s\"", c->name);
 		EXPECT_EQ(c->head ? c->head : len, (size_t)r1) TH_LOG("case \"%s\"", c->name);
 		EXPECT_EQ(c->body, whole.content_length) TH_LOG("case \"%s\"", c->name);
 		EXPECT_EQ(c->keep_alive, whole.keep_alive) TH_LOG("case \"%s\"", c->name);
@@ -247,7 +230,7 @@ TEST(splits)
 				r2 = parse_copy(&split, c->req, len);
 			ASSERT_EQ(r1, r2) TH_LOG("case \"%s\" split at %zu", c->name, k);
 			if (r1 > 0)
-				ASSERT_TRUE(same_result(&whole, &split))
+				ASSERT_TRUE(http_request_same(&whole, &split))
 					TH_LOG("case \"%s\" split at %zu", c->name, k);
 		}
 	}
