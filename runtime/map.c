@@ -23,8 +23,8 @@
  *    evacuated (tophash[0] in EVAC_X..EVAC_EMPTY) and its entries live in
  *    the new array, or not, and its entries live only there.  Every old
  *    bucket below nevacuate is evacuated.
- *  - WRITING is set in flags for the whole of a write; a second writer,
- *    a reader or an iterator that sees it dies (Go's best-effort check).
+ *  - writing is set for the whole of a write; a second writer, a reader
+ *    or an iterator that sees it dies (Go's best-effort check).
  *
  * When neither keys nor values hold pointers the bucket arrays are
  * NOSCAN; overflow buckets allocated on their own are then kept alive by
@@ -58,7 +58,6 @@
 /* hmap flags */
 #define ITERATOR	0x1	/* an iteration may be using buckets */
 #define OLDITERATOR	0x2	/* an iteration may be using oldbuckets */
-#define WRITING		0x4	/* a write is running */
 #define SAMESIZEGROW	0x8	/* the grow keeps B (too many overflows) */
 
 /* hmap indirect */
@@ -91,6 +90,7 @@ struct gort_map {
 	uint16_t noverflow;		/* overflow buckets, roughly */
 	uint8_t indirect;		/* INDKEY, INDVAL (and CLEARKEY, CLEARVAL) */
 	uint8_t kind;			/* enum gort_mapkey */
+	uint8_t writing;		/* a write is running; atomically */
 	uint64_t seed;
 	char *buckets;
 	char *oldbuckets;		/* while growing */
@@ -386,29 +386,41 @@ static inline void mapsafepoint(void)
 		preemptcheck();
 }
 
-/* ---- the WRITING flag: Go's concurrent misuse checks ---- */
+/* ---- the writing byte: Go's concurrent misuse checks ---- */
 
 static inline uint8_t loadflags(const struct gort_map *h)
 {
 	return __atomic_load_n(&h->flags, __ATOMIC_RELAXED);
 }
 
+static inline bool writing(const struct gort_map *h)
+{
+	return __atomic_load_n(&h->writing, __ATOMIC_RELAXED);
+}
+
+/*
+ * Go keeps hashWriting in flags and toggles it with a read-modify-write.
+ * Here it has a byte of its own, stored with constants: its loads feed
+ * only the (predicted) misuse branches.  A read-modify-write chains each
+ * write's flags to the previous write's, and the CPU holds that load
+ * back until the previous write's slot store, whose address waits on a
+ * cache miss, is resolved: on a 1 M-entry map that serialised the misses
+ * of consecutive deletes (95 ns each, 27 ns with the byte).  A second
+ * writer that slips past the start check still dies at one of the two
+ * end checks.
+ */
 static inline void startwrite(struct gort_map *h)
 {
-	uint8_t f = loadflags(h);
-
-	if (unlikely(f & WRITING))
+	if (unlikely(writing(h)))
 		fatal("concurrent map writes");
-	__atomic_store_n(&h->flags, f ^ WRITING, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->writing, 1, __ATOMIC_RELAXED);
 }
 
 static inline void endwrite(struct gort_map *h)
 {
-	uint8_t f = loadflags(h);
-
-	if (unlikely(!(f & WRITING)))
+	if (unlikely(!writing(h)))
 		fatal("concurrent map writes");
-	__atomic_store_n(&h->flags, f & ~WRITING, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->writing, 0, __ATOMIC_RELAXED);
 }
 
 static inline void setflags(struct gort_map *h, uint8_t set, uint8_t clear)
@@ -674,7 +686,7 @@ access_impl(struct gort_map *h, int kind, const void *key, char **kslot)
 	if (!h || !h->count)
 		return NULL;
 	mapsafepoint();
-	if (unlikely(loadflags(h) & WRITING))
+	if (unlikely(writing(h)))
 		fatal("concurrent map read and map write");
 	hash = hashkey(h, kind, key);
 	top = tophash_of(hash);
@@ -1084,7 +1096,7 @@ static __attribute__((always_inline)) inline bool delete_impl(struct gort_map *h
 	bool found = false;
 
 	if (!h || !h->count) {
-		if (h && (loadflags(h) & WRITING))
+		if (h && writing(h))
 			fatal("concurrent map writes");
 		return false;
 	}
@@ -1308,7 +1320,7 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 
 	if (!h)
 		return false;
-	if (unlikely(loadflags(h) & WRITING))
+	if (unlikely(writing(h)))
 		fatal("concurrent map iteration and map write");
 	for (;;) {
 		if (!b) {

@@ -181,7 +181,7 @@ FIXTURE_SETUP(race) { memset(&self->child, 0, sizeof(self->child)); }
 FIXTURE_TEARDOWN(race) { gt_child_free(&self->child); }
 
 /*
- * Two writers can both pass the WRITING check (it is not atomic, in Go
+ * Two writers can both pass the writing check (it is not atomic, in Go
  * either) and damage a bucket before either checks again; evacuation then
  * dies with Go's other message.  A death with a traceback either way.
  */
