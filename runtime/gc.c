@@ -213,7 +213,7 @@ static __always_inline void typed_words(uintptr_t b, uintptr_t end, uintptr_t lo
  * through a stale pointer: sweep merges frees first and leaves cached
  * objects alone, so the mark only costs a scan of its old contents.
  */
-static inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
+static __always_inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 {
 	uint32_t idx;
 	uint64_t bit, m, *mw;
@@ -244,7 +244,6 @@ static inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 	if (!(s->spanclass & 1)) {
 		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
 
-		__builtin_prefetch((void *)b);	/* scanned soon (LIFO) */
 		graypush(w, b | typedbit(s, idx), b + s->elemsize);
 	}
 }
@@ -282,7 +281,7 @@ static void markword(struct gcwork *w, uintptr_t v)
  * allocated together point near each other: the last span found is
  * tried first (an in-use span keeps its pages until sweep, after mark).
  */
-static __noasan void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
+static __noasan __always_inline void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
 {
 	struct mspan *last = NULL;
 	uintptr_t p, llo = 0, lhi = 0;	/* empty: v - 0 < 0 never holds */
@@ -329,22 +328,60 @@ static void gcyield(void)
 	yielded += nanotime() - t;
 }
 
-/* Drain the gray set.  @concurrent: let other goroutines run now and
- * then (cooperative preemption: we are one of them). */
+static void scanwork(struct graywork w)
+{
+	if (w.lo & 1)
+		scantyped(w.lo & ~(uintptr_t)1, w.hi, w.lo & ~(uintptr_t)1, w.hi);
+	else
+		scanrange(&bgw, w.lo, w.hi);
+}
+
+/*
+ * Drain the gray set.  @concurrent: let other goroutines run now and
+ * then (cooperative preemption: we are one of them).
+ *
+ * Scanning is a pointer chase: the object popped is usually the one just
+ * pushed, not yet in cache.  A popped object is prefetched and queued;
+ * the one scanned is the oldest of the queue, PFQ objects later, by when
+ * its lines have arrived (Boehm's and Cher et al.'s prefetch-on-grey).
+ * Marking a tree of 8 M 16-byte nodes: 116 ms instead of 165 (best of
+ * 10 forced cycles, twice each).
+ */
+#define PFQ	16
+
 static void drain(bool concurrent)
 {
-	unsigned int n = 0;
+	struct graywork q[PFQ];
+	unsigned int n = 0, head = 0, nq = 0;
 
-	while (bgw.n || take_handoff()) {
+	for (;;) {
 		struct graywork w;
 
+		if (!bgw.n && !take_handoff()) {
+			if (!nq)
+				break;
+			/* Nothing new: scan the oldest queued. */
+			w = q[head];
+			head = (head + 1) % PFQ;
+			nq--;
+			scanwork(w);
+			continue;
+		}
 		if (!bgw.n)
 			continue;	/* the handoff shaded nothing new */
 		w = bgw.v[--bgw.n];
-		if (w.lo & 1)
-			scantyped(w.lo & ~(uintptr_t)1, w.hi, w.lo & ~(uintptr_t)1, w.hi);
-		else
-			scanrange(&bgw, w.lo, w.hi);
+		__builtin_prefetch((void *)(w.lo & ~(uintptr_t)1));
+		if (nq < PFQ) {
+			q[(head + nq++) % PFQ] = w;
+			continue;
+		}
+		{
+			struct graywork x = q[head];
+
+			q[head] = w;
+			head = (head + 1) % PFQ;
+			scanwork(x);
+		}
 		if (concurrent && !(++n & 255))
 			gcyield();
 	}
