@@ -223,6 +223,8 @@ static __always_inline void markspan(struct gcwork *w, struct mspan *s, uintptr_
 		    __atomic_load_n(&s->largemark, __ATOMIC_RELAXED))
 			return;
 		__atomic_store_n(&s->largemark, 1, __ATOMIC_RELAXED);
+		/* Before any scan of it: gc_wb()'s Dekker pair. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		w->marked += s->npages * PAGE_SIZE;
 		if (!(s->spanclass & 1))
 			graypush(w, s->base | !!__atomic_load_n(&s->largetyped, __ATOMIC_ACQUIRE),
@@ -264,6 +266,46 @@ static inline struct mspan *spanfor(uintptr_t v)
 	    v >= s->base + s->npages * PAGE_SIZE)
 		return NULL;
 	return s;
+}
+
+/*
+ * gc_wb() - @p was just stored at @slot, in an object allocated
+ * ALLOC_UNTRACKED, whose pages no look reports.  Dijkstra's insertion
+ * barrier: if that object is already gray or black, shade @p (hand it to
+ * the GC goroutine, the only marker).  Call only while gcmarking, with no
+ * preemption point between the store and the call, so that the store
+ * and the call fall in the same phase.
+ */
+void gc_wb(const void *slot, const void *p)
+{
+	struct mspan *s = spanfor((uintptr_t)slot), *t;
+	uintptr_t v = (uintptr_t)p;
+	uint32_t idx;
+
+	/* A small object's page is tracked: a look reports the store. */
+	if (!s || (s->spanclass >> 1) != 0)
+		return;
+	/*
+	 * The store before the mark check, as markspan() sets the mark
+	 * before the object's scan: either we see the mark, or its scan
+	 * sees our store.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&s->largemark, __ATOMIC_RELAXED))
+		return;
+	t = spanfor(v);
+	if (!t)
+		return;
+	if ((t->spanclass >> 1) == 0) {
+		if (__atomic_load_n(&t->largemark, __ATOMIC_RELAXED))
+			return;
+	} else {
+		idx = span_objindex(t, v);
+		if (idx >= t->nelems ||
+		    (__atomic_load_n(&t->gcmarkbits[idx >> 6], __ATOMIC_RELAXED) >> (idx & 63) & 1))
+			return;
+	}
+	handover(&v, 1);
 }
 
 /* markword() - if @v points into an allocated white object, shade it. */

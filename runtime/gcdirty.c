@@ -280,7 +280,9 @@ void gcdirty_track(uintptr_t lo, size_t len)
 
 /*
  * Large pointer-free objects need no tracking: nothing in them is ever
- * scanned.  Their pages are left out of every look, and in uffd-wp mode
+ * scanned.  Nor do large ALLOC_UNTRACKED objects (map buckets with
+ * string keys): whoever stores a pointer into them calls gc_wb().  Their
+ * pages are left out of every look, and in uffd-wp mode
  * un-protected when the object is allocated, so filling a big array of
  * bytes or numbers takes no write-protect faults (a 10 M-element append
  * took 880 k page faults with them, 200 k without).  Once the object is
@@ -314,7 +316,7 @@ static bool grow_pranges(struct prange **v, size_t n, size_t *cap)
 	return true;
 }
 
-/* gcdirty_untrack() - large pointer-free object [@lo, @lo + @len). */
+/* gcdirty_untrack() - large untracked object [@lo, @lo + @len). */
 void gcdirty_untrack(uintptr_t lo, size_t len)
 {
 	struct prange r = { lo >> 12, (lo + len) >> 12 };
@@ -340,12 +342,21 @@ void gcdirty_untrack(uintptr_t lo, size_t len)
 /* gcdirty_retrack() - the object at @lo is freed: look at its pages again. */
 void gcdirty_retrack(uintptr_t lo)
 {
-	size_t i;
+	size_t i = 0, n;
 
 	lock(&rangelock);
-	for (i = 0; i < nuntracked && untracked[i].lo != lo >> 12; i++)
-		;
-	if (i < nuntracked) {
+	/* Sorted by lo: the first range not below @lo. */
+	for (n = nuntracked; n > 0;) {
+		size_t half = n / 2;
+
+		if (untracked[i + half].lo < lo >> 12) {
+			i += half + 1;
+			n -= half + 1;
+		} else {
+			n = half;
+		}
+	}
+	if (i < nuntracked && untracked[i].lo == lo >> 12) {
 		memmove(untracked + i, untracked + i + 1, (nuntracked - i - 1) * sizeof(*untracked));
 		nuntracked--;
 	}

@@ -195,6 +195,15 @@ void signals_minit(struct m *mp);
 void *newobject(size_t size, unsigned int flags);
 void *newobject_typed(const struct gort_type *t, size_t n);
 
+/*
+ * ALLOC_UNTRACKED - a large object's pages are left out of dirty-page
+ * tracking (no write-protect faults, huge pages kept whole): every
+ * pointer store into it after allocation must go through gc_wb().  Only
+ * large objects (small ones share their pages); the runtime's own flag.
+ */
+#define ALLOC_UNTRACKED	(1u << 30)
+void *newobject_typed_flags(const struct gort_type *t, size_t n, unsigned int flags);
+
 /* ---- the scheduler (proc.c) ---- */
 
 enum gstatus {

@@ -224,8 +224,8 @@ static void *alloc_large(struct mcache *c, int node, size_t size, unsigned int f
 	s->spanclass = spanclass_of(0, flags & GORT_ALLOC_NOSCAN);
 	s->elemsize = 0;
 	s->nelems = 1;
-	if (flags & GORT_ALLOC_NOSCAN)
-		gcdirty_untrack(s->base, npages * PAGE_SIZE);	/* never scanned */
+	if (flags & (GORT_ALLOC_NOSCAN | ALLOC_UNTRACKED))
+		gcdirty_untrack(s->base, npages * PAGE_SIZE);	/* unscanned, or barriered */
 	if (npages * PAGE_SIZE >= HUGE_LARGE && heap.hugepages != 0) {
 		uintptr_t lo = (s->base + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 		uintptr_t hi = (s->base + npages * PAGE_SIZE) & ~(HUGE_PAGE - 1);
@@ -267,15 +267,24 @@ static void *alloc_ext(int ni, size_t size, unsigned int flags)
 	return p;
 }
 
+static void *mallocgc(size_t size, unsigned int flags);
+static void *alloc_typed(const struct gort_type *t, size_t n, unsigned int flags);
+
 __export void *gort_alloc(size_t size, unsigned int flags)
 {
-	struct m *mp;
-	void *p;
-
 	if (unlikely(flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO))) {
 		errno_set(EINVAL);
 		return NULL;
 	}
+	return mallocgc(size, flags);
+}
+
+/* gort_alloc() with the runtime's own flags (ALLOC_UNTRACKED). */
+static void *mallocgc(size_t size, unsigned int flags)
+{
+	struct m *mp;
+	void *p;
+
 	if (unlikely(!heap.inited))
 		mallocinit();
 	mp = getm();
@@ -321,21 +330,26 @@ __export void *gort_alloc(size_t size, unsigned int flags)
  */
 __export void *gort_alloc_typed(const struct gort_type *t, size_t n, unsigned int flags)
 {
+	if (!t || !t->size || t->size % 8 || (flags & ~GORT_ALLOC_NOZERO)) {
+		errno_set(EINVAL);
+		return NULL;
+	}
+	return alloc_typed(t, n, flags);
+}
+
+static void *alloc_typed(const struct gort_type *t, size_t n, unsigned int flags)
+{
 	size_t words, i;
 	bool any = false, all = true;
 	struct mspan *s;
 	uintptr_t p;
 
-	if (!t || !t->size || t->size % 8 || (flags & ~GORT_ALLOC_NOZERO)) {
-		errno_set(EINVAL);
-		return NULL;
-	}
 	if (n && t->size > (SIZE_MAX / 2) / n) {
 		errno_set(ENOMEM);
 		return NULL;
 	}
 	if (!t->ptrmask)
-		return gort_alloc(n * t->size, flags);
+		return mallocgc(n * t->size, flags);
 	/* A mask word at a time: no bit is NOSCAN, every bit is untyped. */
 	words = t->size / 8;
 	for (i = 0; i < words; i += 64) {
@@ -346,10 +360,10 @@ __export void *gort_alloc_typed(const struct gort_type *t, size_t n, unsigned in
 		all &= bits == valid;
 	}
 	if (!any)
-		return gort_alloc(n * t->size, flags | GORT_ALLOC_NOSCAN);
+		return mallocgc(n * t->size, flags | GORT_ALLOC_NOSCAN);
 	if (all)
-		return gort_alloc(n * t->size, flags);
-	p = (uintptr_t)gort_alloc(n * t->size + sizeof(t), flags);
+		return mallocgc(n * t->size, flags);
+	p = (uintptr_t)mallocgc(n * t->size + sizeof(t), flags);
 	if (!p)
 		return NULL;
 	s = spanof(p);
@@ -376,7 +390,12 @@ void *newobject(size_t size, unsigned int flags)
 
 void *newobject_typed(const struct gort_type *t, size_t n)
 {
-	void *p = gort_alloc_typed(t, n, 0);
+	return newobject_typed_flags(t, n, 0);
+}
+
+void *newobject_typed_flags(const struct gort_type *t, size_t n, unsigned int flags)
+{
+	void *p = alloc_typed(t, n, flags);
 
 	if (!p)
 		fatal("runtime: out of memory");

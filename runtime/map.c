@@ -42,6 +42,7 @@
 #include <gort/map.h>
 #include <gort/malloc.h>
 #include "internal.h"
+#include "mgc.h"
 
 #define BUCKETCNT	8
 #define MAXKEYSIZE	128	/* larger keys and values go out of line */
@@ -65,6 +66,7 @@
 #define INDVAL		0x2
 #define CLEARKEY	0x4	/* delete clears the key: it may hold pointers */
 #define CLEARVAL	0x8	/* ... and the value */
+#define WBARRIER	0x10	/* bucket arrays untracked: pointer stores call gc_wb() */
 
 /* Go's load factor, 6.5 entries per bucket on average. */
 #define LOADNUM		13
@@ -552,13 +554,20 @@ static char *makebuckets(struct gort_map *h, uint8_t B, char *reuse)
 		a = reuse;
 		memset(a, 0, nb * bs);
 	} else if (h->btype) {
-		a = newobject_typed(h->btype, nb);
+		a = newobject_typed_flags(h->btype, nb, h->indirect & WBARRIER ? ALLOC_UNTRACKED : 0);
 	} else {
 		a = newobject(nb * bs, GORT_ALLOC_NOSCAN);
 	}
 	h->nextoverflow = a + base * bs;
 	h->overflowend = a + nb * bs;
 	return a;
+}
+
+/* Pointer @p was just stored at @slot, in a bucket (see WBARRIER). */
+static inline void bucketwb(const struct gort_map *h, const void *slot, const void *p)
+{
+	if (unlikely(__atomic_load_n(&gcmarking, __ATOMIC_RELAXED)) && (h->indirect & WBARRIER))
+		gc_wb(slot, p);
 }
 
 static void ovflist_add(struct ovflist **lp, void *b)
@@ -607,6 +616,7 @@ static char *newoverflow(struct gort_map *h, char *b)
 	}
 	incrnoverflow(h);
 	*ovfp(h, b) = ovf;
+	bucketwb(h, ovfp(h, b), ovf);
 	return ovf;
 }
 
@@ -643,6 +653,14 @@ __export struct gort_map *gort_map_make(const struct gort_maptype *t, size_t hin
 	h->valoff = BUCKETCNT + BUCKETCNT * h->keyslot;
 	h->bucketsize = h->valoff + BUCKETCNT * h->valslot + 8;
 	h->btype = buckettype(h);
+	/*
+	 * String keys, pointer-free values: every pointer in a bucket is
+	 * stored by this file (a key's bytes, an overflow bucket), never by
+	 * the caller, so the arrays can skip dirty-page tracking and its
+	 * write faults, which also split huge pages, for a barrier of ours.
+	 */
+	if (h->btype && t->kind == GORT_MAPKEY_STR && !(h->indirect & (INDKEY | CLEARVAL)))
+		h->indirect |= WBARRIER;
 
 	while (overload(hint, B))
 		B++;
@@ -830,6 +848,8 @@ static inline void evac_put(struct gort_map *h, struct evacdst *d, uint8_t top, 
 	tophash(d->b)[d->i] = top;
 	memcpy(keyat(h, d->b, d->i), k, h->keyslot);
 	memcpy(valat(h, d->b, d->i), v, h->valslot);
+	if (h->indirect & WBARRIER)
+		bucketwb(h, keyat(h, d->b, d->i), ((const struct gort_str *)k)->ptr);
 	d->i++;
 }
 
@@ -918,6 +938,7 @@ static inline void storekey(struct gort_map *h, int kind, char *slot, const void
 		memcpy(slot, key, 4);
 	} else if (kind == GORT_MAPKEY_STR) {
 		memcpy(slot, key, sizeof(struct gort_str));
+		bucketwb(h, slot, ((const struct gort_str *)key)->ptr);
 	} else if (h->indirect & INDKEY) {
 		void *k = newobject(h->t->keysize,
 				   h->t->flags & GORT_MAP_KEYPTRS ? 0 : GORT_ALLOC_NOSCAN);
@@ -970,8 +991,10 @@ again:
 			if (keyeq(h, kind, slotkey(h, kind, k), key)) {
 				/* Go updates string keys: the map keeps the
 				 * newest bytes, the caller may free the old. */
-				if (kind == GORT_MAPKEY_STR)
+				if (kind == GORT_MAPKEY_STR) {
 					memcpy(k, key, sizeof(struct gort_str));
+					bucketwb(h, k, ((const struct gort_str *)key)->ptr);
+				}
 				v = valat(h, b, i);
 				goto done;
 			}

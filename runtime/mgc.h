@@ -74,6 +74,7 @@ void gc_alloc_hook(uint64_t bytes, struct mcache *c);	/* refill: pacing */
 void gc_wake(void);
 void gc_stress_tick(void);
 void gc_assist(void);
+void gc_wb(const void *slot, const void *p);
 struct mcache *gc_sweepstats(int node);
 extern uint64_t gcstressn;
 void gc_poison(void *p, size_t n);
@@ -96,7 +97,7 @@ void gc_stats_free(int node, uint8_t sc, uint64_t n, uint64_t bytes);
 enum { GCMODE_STW, GCMODE_SOFTDIRTY, GCMODE_UFFD };
 int gcdirty_init(int want);
 void gcdirty_track(uintptr_t lo, size_t len);
-void gcdirty_untrack(uintptr_t lo, size_t len);	/* large noscan object */
+void gcdirty_untrack(uintptr_t lo, size_t len);	/* large noscan or UNTRACKED */
 void gcdirty_retrack(uintptr_t lo);			/* ... freed */
 void gcdirty_reset(void);
 uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);

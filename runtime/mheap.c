@@ -405,9 +405,9 @@ void mheap_free(struct mspan *s, int64_t idlesince)
 	struct mheapnode *h = &heap.nodes[s->node];
 	struct mspan *prev, *next, *dead[2] = { NULL, NULL };
 
-	/* A large pointer-free object's pages are looked at again before
-	 * they can hold anything else (gcdirty.c). */
-	if (s->spanclass == spanclass_of(0, true))
+	/* An untracked large object's pages (pointer-free, or ALLOC_UNTRACKED)
+	 * are looked at again before they can hold anything else (gcdirty.c). */
+	if ((s->spanclass >> 1) == 0)
 		gcdirty_retrack(s->base);
 	lock(&h->lock);
 	h->inuse -= s->npages * PAGE_SIZE;

@@ -26,6 +26,17 @@
  *   noscan	a map with neither flag (map[uint64]uint64) whose keys
  *			and values are the addresses of heap objects does not
  *			keep them: its buckets are not scanned.
+ *   str_churn	a map[string]uint64 whose key bytes are fresh heap
+ *			objects that only the map holds, under GORT_DEBUG=
+ *			gcstress (a concurrent cycle every few hundred
+ *			allocations) and gccheckmark (every mark termination
+ *			walks the heap again and dies on a reachable white
+ *			object): inserts, deletes, updates that replace a
+ *			key's bytes with a fresh copy, growth, clear and
+ *			shrink, on 1 and 2 Ps.  Its large bucket arrays are
+ *			untracked by the dirty-page look and kept correct by
+ *			the map's own barrier (gc_wb); every key's bytes are
+ *			checked against the model.
  */
 #include "../gc/gc_test.h"
 
@@ -572,6 +583,153 @@ TEST(noscan)
 	TH_LOG("%ld of %d objects whose addresses are keys or values survive", N.alive, 2 * NOBJ);
 	ASSERT_EQ(0, gt_failed());
 	ASSERT_LE(N.alive, 2 * NOBJ * GC_MARGIN_PCT / 100);
+}
+
+/* ---- string keys changing while the collector marks ---- */
+
+#define CHURN_IDS	20000
+#define CHURN_OPS	1010000
+#define CHURN_CHECK	25000		/* ops between two full checks */
+
+static struct {
+	struct gort_map *m;
+	uint8_t present[CHURN_IDS];
+	long n, bad, checks, updates;
+	uint32_t cycles;
+} C;
+
+static size_t churn_len(uint64_t id)
+{
+	return 16 + id % 17;
+}
+
+static void churn_bytes(char *p, uint64_t id)
+{
+	size_t i, len = churn_len(id);
+
+	memcpy(p, &id, sizeof(id));
+	for (i = sizeof(id); i < len; i++)
+		p[i] = (char)('A' + (id * 7 + i) % 26);
+}
+
+static bool churn_keyok(struct gort_str k, uint64_t id)
+{
+	char buf[64];
+
+	if (id >= CHURN_IDS || k.len != churn_len(id))
+		return false;
+	churn_bytes(buf, id);
+	return !memcmp(k.ptr, buf, k.len);
+}
+
+/* Every entry against the model, through the bytes the map holds. */
+static void churn_check(void)
+{
+	struct gort_map_iter it;
+	long seen = 0;
+
+	C.checks++;
+	for (gort_map_iter_init(&it, C.m); gort_map_iter_next(&it);) {
+		uint64_t id = *(uint64_t *)it.val;
+
+		seen++;
+		if (!churn_keyok(*(struct gort_str *)it.key, id) || !C.present[id]) {
+			if (++C.bad <= 5)
+				GFAIL("entry %lu: key bytes or presence wrong", (unsigned long)id);
+		}
+	}
+	if (seen != C.n || (long)gort_map_len(C.m) != C.n) {
+		C.bad++;
+		GFAIL("%ld entries seen, map len %zu, model %ld", seen, gort_map_len(C.m), C.n);
+	}
+}
+
+static void churn_run(void *arg)
+{
+	uint64_t rng = 0x5eed, id;
+	uint32_t c0 = gc_num();
+	char buf[64];
+	long op;
+
+	(void)arg;
+	C.m = gort_map_make(&strmap, 0);
+	for (op = 0; op < gc_scale(CHURN_OPS) && !C.bad; op++) {
+		unsigned int r = (unsigned int)(gc_rand(&rng) % 100);
+		struct gort_str key;
+		uint64_t *v;
+
+		id = gc_rand(&rng) % CHURN_IDS;
+		churn_bytes(buf, id);
+		key = GORT_STRN(buf, churn_len(id));
+		if (r < 50) {
+			/* Insert, or replace the key's bytes with a fresh copy:
+			 * the map then holds the only pointer to them. */
+			char *p = gort_alloc(key.len, GORT_ALLOC_NOSCAN);
+
+			if (!GCHECK(p != NULL))
+				return;
+			memcpy(p, buf, key.len);
+			C.updates += C.present[id];
+			*(uint64_t *)gort_map_set_str(C.m, GORT_STRN(p, key.len)) = id;
+			C.n += !C.present[id];
+			C.present[id] = 1;
+		} else if (r < 75) {
+			if (gort_map_delete_str(C.m, key) != C.present[id] && ++C.bad <= 5)
+				GFAIL("delete of %lu: presence wrong", (unsigned long)id);
+			C.n -= C.present[id];
+			C.present[id] = 0;
+		} else {
+			v = gort_map_get_str(C.m, key);
+			if ((v ? *v != id : C.present[id]) && ++C.bad <= 5)
+				GFAIL("lookup of %lu wrong", (unsigned long)id);
+		}
+		if (!(op & 31))
+			gort_yield();	/* one P: let the GC goroutine mark */
+		if ((op + 1) % CHURN_CHECK == 0) {
+			churn_check();
+			/* Now and then start again small, or squeeze. */
+			if ((op + 1) % (4 * CHURN_CHECK) == 0) {
+				gort_map_clear(C.m);
+				memset(C.present, 0, sizeof(C.present));
+				C.n = 0;
+			} else if ((op + 1) % (3 * CHURN_CHECK) == 0) {
+				gort_map_shrink(C.m);
+			}
+		}
+	}
+	churn_check();
+	C.cycles = gc_num() - c0;
+}
+
+static int churn_main(void *arg)
+{
+	(void)arg;
+	return gc_in_goroutine(churn_run, NULL) ? 0 : 1;
+}
+
+FIXTURE(str_churn) {
+	int unused;
+};
+
+FIXTURE_VARIANT(str_churn) {
+	int procs;
+};
+
+FIXTURE_SETUP(str_churn) { }
+FIXTURE_TEARDOWN(str_churn) { }
+
+FIXTURE_VARIANT_ADD(str_churn, procs1) { .procs = 1 };
+FIXTURE_VARIANT_ADD(str_churn, procs2) { .procs = 2 };
+
+TEST_F_TIMEOUT(str_churn, keys_intact, 300)
+{
+	setenv("GORT_DEBUG", "gcstress=300,gcconcurrent=1,gccheckmark=1", 1);
+	ASSERT_EQ(0, gt_run(churn_main, NULL, variant->procs));
+	TH_LOG("%s: %ld checks, %ld key replacements, %u cycles, %ld entries at the end",
+	       gc_mode(), C.checks, C.updates, C.cycles, C.n);
+	ASSERT_EQ(0, gt_failed());
+	ASSERT_EQ(0, C.bad);
+	ASSERT_GE((long)C.cycles, 100);
 }
 
 TEST_HARNESS_MAIN
