@@ -323,7 +323,7 @@ static void markword(struct gcwork *w, uintptr_t v)
  * allocated together point near each other: the last span found is
  * tried first (an in-use span keeps its pages until sweep, after mark).
  */
-static __noasan __always_inline void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
+static __noasan void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
 {
 	struct mspan *last = NULL;
 	uintptr_t p, llo = 0, lhi = 0;	/* empty: v - 0 < 0 never holds */
