@@ -590,6 +590,7 @@ TEST(noscan)
 #define CHURN_IDS	20000
 #define CHURN_OPS	1010000
 #define CHURN_CHECK	25000		/* ops between two full checks */
+#define CHURN_PACE	10000		/* ops with at least one cycle ending */
 
 static struct {
 	struct gort_map *m;
@@ -647,7 +648,7 @@ static void churn_check(void)
 static void churn_run(void *arg)
 {
 	uint64_t rng = 0x5eed, id;
-	uint32_t c0 = gc_num();
+	uint32_t c0 = gc_num(), cpace = c0;
 	char buf[64];
 	long op;
 
@@ -685,6 +686,15 @@ static void churn_run(void *arg)
 		}
 		if (!(op & 31))
 			gort_yield();	/* one P: let the GC goroutine mark */
+		if ((op + 1) % CHURN_PACE == 0) {
+			/* A slow build (ASan) marks far slower than we write:
+			 * wait for the cycle under way, so that many end. */
+			int64_t until = gt_now_ns() + 2000000000LL;
+
+			while (gc_num() == cpace && gt_now_ns() < until)
+				gort_yield();
+			cpace = gc_num();
+		}
 		if ((op + 1) % CHURN_CHECK == 0) {
 			churn_check();
 			/* Now and then start again small, or squeeze. */
