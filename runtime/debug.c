@@ -19,6 +19,9 @@
  *   gcconcurrent=1  mark concurrently even when the heap is small (by
  *                   default a cycle whose roots and live heap are under
  *                   1 MiB marks with the world stopped)
+ *   gchelper=N      a helper thread shares the last dirty-page look (the
+ *                   stop-the-world one): 0 on a heap of 256 MiB or more
+ *                   (default), 1 always, -1 never
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -45,6 +48,7 @@ static const struct {
 	{ "gcforce", &debug.gcforce },
 	{ "gccheckmark", &debug.gccheckmark },
 	{ "gcshrinkstackoff", &debug.gcshrinkstackoff },
+	{ "gchelper", &debug.gchelper },
 	{ "gcconcurrent", &debug.gcconcurrent },
 };
 

@@ -1224,7 +1224,7 @@ static void gccycle(bool forced)
 				if (!(i & 255))
 					drain(true);
 			}
-			pages = gcdirty_collect(rescan_pages, NULL);
+			pages = gcdirty_collect(rescan_pages, NULL, false);
 			if (debug.gctrace > 1)
 				printf_raw("gc %u: round %u: %llu dirty pages, %llu KB re-scanned\n", cycle, rounds,
 					   (unsigned long long)pages, (unsigned long long)(rescanned >> 10));
@@ -1253,7 +1253,7 @@ static void gccycle(bool forced)
 		int64_t a = nanotime(), b, c2;
 
 		rescanned = 0;
-		pages = gcdirty_collect(rescan_pages, NULL);
+		pages = gcdirty_collect(rescan_pages, NULL, true);
 		b = nanotime();
 		dirty += pages;
 		scandata();

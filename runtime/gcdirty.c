@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -401,12 +402,115 @@ static long scan_tracked(uintptr_t lo, uintptr_t hi, size_t nsnap,
 	return pages;
 }
 
-/* Written pages of every range to @fn; start a new interval. */
-uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
-{
-	uint32_t i, n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
-	uint64_t pages = 0;
+/*
+ * The last look is made with the world stopped, and PAGEMAP_SCAN walks
+ * every page table entry of the heap whether written or not (about
+ * 0.35 ms a GiB here): on a big heap that walk is the whole pause.  A
+ * helper thread (not an M: it runs no Go code and takes no runtime lock)
+ * shares the walk: both take arenas from one counter, the helper records
+ * what it finds, the GC goroutine re-scans its own finds as it goes, then
+ * the helper's.  A helper that wakes too late to take any arena is not
+ * waited for.  Started with the first cycle whose heap is big enough, if
+ * there are two CPUs; parked on a futex in between.
+ */
+#define HELPER_MIN	(256UL << 20)	/* tracked bytes worth a helper */
+
+enum { HELPER_OPEN, HELPER_JOINED, HELPER_CLOSED };
+
+static struct {
+	pthread_t thread;
+	int state;			/* 0 not tried, 1 running, -1 failed */
+	uint32_t go, done;		/* futexes: the round asked, finished */
+	uint32_t n;			/* arenas of the round */
+	uint32_t next;			/* the next arena to walk */
+	uint32_t claim;			/* round << 2 | HELPER_OPEN, _JOINED, _CLOSED */
 	size_t nsnap;
+	struct prange *out;		/* ranges found written (addresses) */
+	size_t nout, capout;
+	long pages;
+	int err;
+} helper;
+
+static void helper_record(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	(void)arg;
+	if (helper.nout == helper.capout &&
+	    !grow_pranges(&helper.out, helper.nout, &helper.capout)) {
+		helper.err = -ENOMEM;
+		return;
+	}
+	helper.out[helper.nout].lo = lo;
+	helper.out[helper.nout].hi = hi;
+	helper.nout++;
+}
+
+static void *helper_main(void *unused)
+{
+	uint32_t seen = 0;
+
+	(void)unused;
+	for (;;) {
+		uint32_t i, go;
+		long pages = 0, r;
+
+		while ((go = __atomic_load_n(&helper.go, __ATOMIC_ACQUIRE)) == seen)
+			futexsleep(&helper.go, seen, -1);
+		seen = go;
+		{
+			uint32_t open = go << 2 | HELPER_OPEN;
+
+			/* Too late: the GC goroutine walked everything (or
+			 * has moved on to a later round: we look again). */
+			if (!__atomic_compare_exchange_n(&helper.claim, &open, go << 2 | HELPER_JOINED,
+							 false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				continue;
+		}
+		helper.nout = 0;
+		helper.err = 0;
+		while ((i = __atomic_fetch_add(&helper.next, 1, __ATOMIC_RELAXED)) < helper.n) {
+			r = scan_tracked(RLO(i), RHI(i), helper.nsnap, helper_record, NULL);
+			if (r < 0) {
+				helper.err = (int)r;
+				break;
+			}
+			pages += r;
+		}
+		helper.pages = pages;
+		__atomic_store_n(&helper.done, seen, __ATOMIC_RELEASE);
+		futexwakeup(&helper.done, 1);
+	}
+	return NULL;
+}
+
+static void helper_start(void)
+{
+	sigset_t all, old;
+
+	helper.state = -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (!pthread_create(&helper.thread, NULL, helper_main, NULL))
+		helper.state = 1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void collect_fail(long r)
+{
+	fatalf("gc: %s: %s", gcmode == GCMODE_SOFTDIRTY ? "reading /proc/self/pagemap" :
+	       "PAGEMAP_SCAN", strerror((int)-r));
+}
+
+/*
+ * Written pages of every range to @fn; start a new interval.  @stw: the
+ * world is stopped (the last look), so a helper may share the walk.
+ */
+uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg,
+			 bool stw)
+{
+	uint32_t i, n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE), gen;
+	bool shared = false;
+	uint64_t pages = 0, bytes = 0;
+	size_t nsnap, k;
 	long r;
 
 	if (gcmode == GCMODE_STW)
@@ -419,12 +523,42 @@ uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void
 	if (nsnap)
 		memcpy(snap, untracked, nsnap * sizeof(*snap));
 	unlock(&rangelock);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
+		bytes += RHI(i) - RLO(i);
+	if (gcmode == GCMODE_UFFD && debug.gchelper >= 0 &&
+	    ((bytes >= HELPER_MIN && ncpu >= 2) || debug.gchelper > 0)) {
+		if (!helper.state)
+			helper_start();		/* outside the pause, at a reset */
+		shared = stw && helper.state > 0;
+	}
+	gen = helper.go + 1;
+	helper.n = n;
+	helper.nsnap = nsnap;
+	__atomic_store_n(&helper.next, 0, __ATOMIC_RELAXED);
+	if (shared) {
+		__atomic_store_n(&helper.claim, gen << 2 | HELPER_OPEN, __ATOMIC_RELAXED);
+		__atomic_store_n(&helper.go, gen, __ATOMIC_RELEASE);
+		futexwakeup(&helper.go, 1);
+	}
+	while ((i = __atomic_fetch_add(&helper.next, 1, __ATOMIC_RELAXED)) < n) {
 		r = scan_tracked(RLO(i), RHI(i), nsnap, fn, arg);
 		if (r < 0)
-			fatalf("gc: %s: %s", gcmode == GCMODE_SOFTDIRTY ?
-			       "reading /proc/self/pagemap" : "PAGEMAP_SCAN", strerror((int)-r));
+			collect_fail(r);
 		pages += (uint64_t)r;
+	}
+	if (shared) {
+		uint32_t d, open = gen << 2 | HELPER_OPEN;
+
+		if (__atomic_compare_exchange_n(&helper.claim, &open, gen << 2 | HELPER_CLOSED, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return pages;	/* it never joined */
+		while ((d = __atomic_load_n(&helper.done, __ATOMIC_ACQUIRE)) != gen)
+			futexsleep(&helper.done, d, -1);
+		if (helper.err)
+			collect_fail(helper.err);
+		for (k = 0; fn && k < helper.nout; k++)
+			fn(helper.out[k].lo, helper.out[k].hi, arg);
+		pages += (uint64_t)helper.pages;
 	}
 	return pages;
 }
@@ -434,5 +568,5 @@ void gcdirty_reset(void)
 	if (gcmode == GCMODE_SOFTDIRTY && softdirty_clear())
 		throw("gc: cannot write /proc/self/clear_refs");
 	if (gcmode == GCMODE_UFFD)
-		gcdirty_collect(NULL, NULL);
+		gcdirty_collect(NULL, NULL, false);
 }

@@ -165,6 +165,7 @@ struct debugvars {
 	int gccheckmark;	/* verify the mark at mark termination */
 	int gcshrinkstackoff;	/* never release parked stacks' memory */
 	int gcconcurrent;	/* no stop-the-world marking of small heaps */
+	int gchelper;		/* the last look's helper: 0 auto, 1 always, -1 never */
 };
 extern struct debugvars debug;
 

@@ -77,7 +77,9 @@
  *
  * Variants: uffd-wp (the default), soft-dirty and stw (GORT_GCMODE), each
  * on 1 and 2 Ps; but in stw mode with GORT_DEBUG=gcconcurrent=1, so that
- * the small heap is marked concurrently, not in a pause.  soft-dirty falls back to stw where the kernel lacks it;
+ * the small heap is marked concurrently, not in a pause, and gchelper=1,
+ * so that the last look is shared with the helper thread as on a big
+ * heap.  soft-dirty falls back to stw where the kernel lacks it;
  * the mode that ran is printed, not asserted.  GT_GC_SCALE=percent scales
  * the cycle target and the step minimum; sanitizer builds, several times
  * slower, default to half (5,000 cycles in all) unless it is set.
@@ -1283,7 +1285,7 @@ TEST_F_TIMEOUT(stress, lost_objects, STRESS_TIMEOUT)
 	S.min_steps = stress_scale(MIN_STEPS);
 	/* Concurrent marking even of a small heap, but in stw mode. */
 	snprintf(dbg, sizeof(dbg), "gcstress=%d%s", STRESS_N,
-		 variant->gcmode && !strcmp(variant->gcmode, "stw") ? "" : ",gcconcurrent=1");
+		 variant->gcmode && !strcmp(variant->gcmode, "stw") ? "" : ",gcconcurrent=1,gchelper=1");
 	setenv("GORT_DEBUG", dbg, 1);
 	if (variant->gcmode)
 		setenv("GORT_GCMODE", variant->gcmode, 1);
