@@ -267,20 +267,9 @@ static void *alloc_ext(int ni, size_t size, unsigned int flags)
 	return p;
 }
 
-static void *mallocgc(size_t size, unsigned int flags);
-static void *alloc_typed(const struct gort_type *t, size_t n, unsigned int flags);
-
-__export void *gort_alloc(size_t size, unsigned int flags)
-{
-	if (unlikely(flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO))) {
-		errno_set(EINVAL);
-		return NULL;
-	}
-	return mallocgc(size, flags);
-}
-
-/* gort_alloc() with the runtime's own flags (ALLOC_UNTRACKED). */
-static void *mallocgc(size_t size, unsigned int flags)
+/* gort_alloc() with the runtime's own flags (ALLOC_UNTRACKED).  Inlined
+ * into gort_alloc(): no extra call on the allocation fast path. */
+static __always_inline void *mallocgc(size_t size, unsigned int flags)
 {
 	struct m *mp;
 	void *p;
@@ -321,6 +310,23 @@ static void *mallocgc(size_t size, unsigned int flags)
 	return p;
 }
 
+__export void *gort_alloc(size_t size, unsigned int flags)
+{
+	if (unlikely(flags & ~(GORT_ALLOC_NOSCAN | GORT_ALLOC_NOZERO))) {
+		errno_set(EINVAL);
+		return NULL;
+	}
+	return mallocgc(size, flags);
+}
+
+/* The one out-of-line copy, for the typed paths. */
+static void *mallocgc_typed(size_t size, unsigned int flags)
+{
+	return mallocgc(size, flags);
+}
+
+static void *alloc_typed(const struct gort_type *t, size_t n, unsigned int flags);
+
 /*
  * Typed objects: the gort_type pointer sits in the object's last word,
  * written before the span's typedbit (or largetyped) is set with release:
@@ -349,7 +355,7 @@ static void *alloc_typed(const struct gort_type *t, size_t n, unsigned int flags
 		return NULL;
 	}
 	if (!t->ptrmask)
-		return mallocgc(n * t->size, flags);
+		return mallocgc_typed(n * t->size, flags);
 	/* A mask word at a time: no bit is NOSCAN, every bit is untyped. */
 	words = t->size / 8;
 	for (i = 0; i < words; i += 64) {
@@ -360,10 +366,10 @@ static void *alloc_typed(const struct gort_type *t, size_t n, unsigned int flags
 		all &= bits == valid;
 	}
 	if (!any)
-		return mallocgc(n * t->size, flags | GORT_ALLOC_NOSCAN);
+		return mallocgc_typed(n * t->size, flags | GORT_ALLOC_NOSCAN);
 	if (all)
-		return mallocgc(n * t->size, flags);
-	p = (uintptr_t)mallocgc(n * t->size + sizeof(t), flags);
+		return mallocgc_typed(n * t->size, flags);
+	p = (uintptr_t)mallocgc_typed(n * t->size + sizeof(t), flags);
 	if (!p)
 		return NULL;
 	s = spanof(p);

@@ -65,21 +65,8 @@ static void serve(void *arg)
 
 static int run(void *arg)
 {
-	struct gort_conn *l;
-	char name[INET6_ADDRSTRLEN + 16];
-	int err;
-
 	(void)arg;
-	err = gort_listen("tcp", listen_addr, &l);
-	if (err) {
-		fprintf(stderr, "echo: listen %s: %s\n", listen_addr, strerror(-err));
-		return 1;
-	}
-	serve_name(l, name, sizeof(name));
-	printf("echo: listening on %s (netpoll: %s)\n", name, gort_netpoll_mode());
-	fflush(stdout);
-	serve_forever("echo", l, serve);
-	return 1;
+	return serve_listen("echo", listen_addr, "", "", serve);
 }
 
 int main(int argc, char **argv)

@@ -700,21 +700,8 @@ static void serve(void *arg)
 
 static int run(void *arg)
 {
-	struct gort_conn *l;
-	char name[INET6_ADDRSTRLEN + 16];
-	int err;
-
 	(void)arg;
-	err = gort_listen("tcp", listen_addr, &l);
-	if (err) {
-		fprintf(stderr, "httpd: listen %s: %s\n", listen_addr, strerror(-err));
-		return 1;
-	}
-	serve_name(l, name, sizeof(name));
-	printf("httpd: listening on http://%s/ (netpoll: %s)\n", name, gort_netpoll_mode());
-	fflush(stdout);
-	serve_forever("httpd", l, serve);
-	return 1;
+	return serve_listen("httpd", listen_addr, "http://", "/", serve);
 }
 
 static void usage(const char *argv0)

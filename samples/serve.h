@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * serve.h - what every sample server does the same way: listen, say
- * where, and accept forever with a goroutine per connection (Go's
+ * where (serve_listen), and accept forever with a goroutine per connection (Go's
  * net/http Server.Serve loop).  Header-only, shared by samples/echo.c and
  * samples/httpd.c.
  */
@@ -87,6 +87,32 @@ static int serve_forever(const char *prog, struct gort_conn *l, void (*fn)(void 
 		if (gort_go(fn, c) < 0)
 			gort_close(c);
 	}
+}
+
+/*
+ * serve_listen() - listen on TCP @addr, print "<prog>: listening on
+ * <scheme><host:port><path> (netpoll: ...)" (tools/demo and bench/run-net
+ * read that line), then serve_forever().  Returns 1: a sample's exit
+ * status once it stops serving.
+ */
+static int serve_listen(const char *prog, const char *addr, const char *scheme,
+			const char *path, void (*fn)(void *conn))
+{
+	struct gort_conn *l;
+	char name[INET6_ADDRSTRLEN + 16];
+	int err;
+
+	err = gort_listen("tcp", addr, &l);
+	if (err) {
+		fprintf(stderr, "%s: listen %s: %s\n", prog, addr, strerror(-err));
+		return 1;
+	}
+	serve_name(l, name, sizeof(name));
+	printf("%s: listening on %s%s%s (netpoll: %s)\n", prog, scheme, name, path,
+	       gort_netpoll_mode());
+	fflush(stdout);
+	serve_forever(prog, l, fn);
+	return 1;
 }
 
 #endif /* SAMPLES_SERVE_H */
