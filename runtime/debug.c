@@ -22,6 +22,9 @@
  *   gchelper=N      a helper thread shares the last dirty-page look (the
  *                   stop-the-world one): 0 on a heap of 256 MiB or more
  *                   (default), 1 always, -1 never
+ *   gcquietoff=1    make the stop-the-world dirty-page look even when no
+ *                   page fault since the last concurrent look says it
+ *                   would find nothing (gcdirty.c)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -49,6 +52,7 @@ static const struct {
 	{ "gccheckmark", &debug.gccheckmark },
 	{ "gcshrinkstackoff", &debug.gcshrinkstackoff },
 	{ "gchelper", &debug.gchelper },
+	{ "gcquietoff", &debug.gcquietoff },
 	{ "gcconcurrent", &debug.gcconcurrent },
 };
 

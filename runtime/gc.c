@@ -1153,6 +1153,8 @@ static void gccycle(bool forced)
 	int procs = atomic_load(&gomaxprocs);
 	int64_t markcpu;
 	uint32_t cycle = gc.started + 1, rounds = 0;
+	struct gcdirty_stamp stamp = { .ok = false };
+	bool quiet = false;
 	struct g *gp;
 
 	/* Sweep termination. */
@@ -1224,6 +1226,7 @@ static void gccycle(bool forced)
 				if (!(i & 255))
 					drain(true);
 			}
+			gcdirty_stamp(&stamp);		/* before the look begins */
 			pages = gcdirty_collect(rescan_pages, NULL, false);
 			if (debug.gctrace > 1)
 				printf_raw("gc %u: round %u: %llu dirty pages, %llu KB re-scanned\n", cycle, rounds,
@@ -1253,7 +1256,8 @@ static void gccycle(bool forced)
 		int64_t a = nanotime(), b, c2;
 
 		rescanned = 0;
-		pages = gcdirty_collect(rescan_pages, NULL, true);
+		quiet = gcdirty_quiet(&stamp);
+		pages = quiet ? 0 : gcdirty_collect(rescan_pages, NULL, true);
 		b = nanotime();
 		dirty += pages;
 		scandata();
@@ -1262,8 +1266,9 @@ static void gccycle(bool forced)
 		rescanstacks();
 		c2 = nanotime();
 		if (debug.gctrace > 1)
-			printf_raw("gc %u: mark termination: %llu dirty pages in %.3f ms, %llu KB re-scanned, roots %.3f ms\n",
+			printf_raw("gc %u: mark termination: %llu dirty pages in %.3f ms%s, %llu KB re-scanned, roots %.3f ms\n",
 				   cycle, (unsigned long long)pages, (b - a) / 1e6,
+				   quiet ? " (no fault since the last round: no look)" : "",
 				   (unsigned long long)(rescanned >> 10), (c2 - b) / 1e6);
 	}
 	drain(false);
@@ -1299,7 +1304,7 @@ static void gccycle(bool forced)
 		 * (assists wait here instead of working: 0). */
 		printf_raw("gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, "
 			   "%.3f+0/%.3f/0+%.3f ms cpu, %llu->%llu->%llu MB, %llu MB goal, "
-			   "%llu MB stacks, %llu MB globals, %d P%s; %s: %llu dirty pages, %u rounds\n",
+			   "%llu MB stacks, %llu MB globals, %d P%s; %s: %llu dirty pages, %u rounds%s\n",
 			   cycle, (double)(t0 - sched.starttime) / 1e9,
 			   (int)(100.0 * (double)gc.gccpu / ((double)(t4 - sched.starttime) * procs) + 0.5),
 			   stw1 / 1e6, (t2 - t1) / 1e6, stw2 / 1e6,
@@ -1308,7 +1313,8 @@ static void gccycle(bool forced)
 			   (unsigned long long)(gc.marked >> 20), (unsigned long long)(gc.goal >> 20),
 			   (unsigned long long)(stk >> 20), (unsigned long long)(glob >> 20),
 			   procs, forced ? " (forced)" : "",
-			   cyclestw ? "stw" : gcdirty_name(gcmode), (unsigned long long)dirty, rounds);
+			   cyclestw ? "stw" : gcdirty_name(gcmode), (unsigned long long)dirty, rounds,
+			   quiet ? ", quiet" : "");
 	}
 	/* Last: a gort_gc() caller woken here may exit the program. */
 	{
@@ -1324,6 +1330,7 @@ static void gccycle(bool forced)
 			gc.numforced++;
 		gc.dirtypages += dirty;
 		gc.rounds += rounds;
+		gc.quietlooks += quiet;
 		n = gc.nwaiters;
 		gc.nwaiters = 0;
 		unlock(&gc.lock);
@@ -1621,6 +1628,7 @@ __export int gort_read_gcstats(struct gort_gcstats *out)
 	st.mode = gcdirty_name(gcmode);
 	st.dirty_pages = gc.dirtypages;
 	st.mark_rounds = gc.rounds;
+	st.quiet_looks = gc.quietlooks;
 	st.finalizers_run = __atomic_load_n(&gc.finrun, __ATOMIC_RELAXED);
 	st.stacks_shrunk = __atomic_load_n(&gc.nshrunk, __ATOMIC_RELAXED);
 	st.stack_bytes_released = __atomic_load_n(&gc.shrunkbytes, __ATOMIC_RELAXED);

@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
@@ -83,6 +84,7 @@ static struct {
 #define RLO(i)	(ranges[i].lo << 12)
 #define RHI(i)	(ranges[i].hi << 12)
 static uint32_t nranges;
+static uint32_t trackgen;	/* tracked pages made writable without a fault */
 
 const char *gcdirty_name(int mode)
 {
@@ -275,6 +277,7 @@ void gcdirty_track(uintptr_t lo, size_t len)
 		throw("gcdirty_track: UFFDIO_REGISTER of a new arena failed");
 	ranges[nranges].lo = lo >> 12;
 	ranges[nranges].hi = (lo + len) >> 12;
+	__atomic_store_n(&trackgen, trackgen + 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&nranges, nranges + 1, __ATOMIC_RELEASE);
 	unlock(&rangelock);
 }
@@ -360,6 +363,8 @@ void gcdirty_retrack(uintptr_t lo)
 	if (i < nuntracked && untracked[i].lo == lo >> 12) {
 		memmove(untracked + i, untracked + i + 1, (nuntracked - i - 1) * sizeof(*untracked));
 		nuntracked--;
+		/* Its pages are writable: the next look reports them. */
+		__atomic_store_n(&trackgen, trackgen + 1, __ATOMIC_SEQ_CST);
 	}
 	unlock(&rangelock);
 }
@@ -561,6 +566,52 @@ uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void
 		pages += (uint64_t)helper.pages;
 	}
 	return pages;
+}
+
+/*
+ * The last look, with the world stopped, walks every page table entry of
+ * the heap, and on a big heap finds nothing far more often than not: the
+ * program did not write to the heap between the last concurrent look and
+ * the stop.  The kernel can say so without the walk.  In uffd-wp mode a
+ * look leaves every tracked page either write-protected or reported, and
+ * the first write to a protected page is a page fault, whoever writes:
+ * our threads, the kernel copying for read() or io_uring (in our threads
+ * or io_uring's workers, which belong to the process), a page touched for
+ * the first time.  The kernel counts each one in the faulting thread's
+ * min_flt, and getrusage(RUSAGE_SELF) sums those over the process, the
+ * exited threads included.  So if the sum has not moved since just before
+ * the last concurrent look began, every page written since was written
+ * before the look reached it, and that look reported it; the last look
+ * can be skipped.  A fault anywhere else (the GC's own buffers, a stack
+ * growing, libc) only costs the skip.
+ *
+ * Two ways make a tracked page writable without a fault, both ours: a new
+ * arena is registered unprotected (gcdirty_track), and a freed untracked
+ * object's pages were un-protected when it was allocated
+ * (gcdirty_retrack).  Both bump trackgen, which must not have moved
+ * either.  What neither the walk nor this sees: writes through another
+ * mapping of the pages (process_vm_writev from another process, counted
+ * as that process's fault; pages pinned for DMA).  Soft-dirty mode keeps
+ * the walk: untested here (this kernel has no soft-dirty bits).
+ */
+void gcdirty_stamp(struct gcdirty_stamp *st)
+{
+	struct rusage ru;
+
+	st->gen = __atomic_load_n(&trackgen, __ATOMIC_SEQ_CST);
+	st->ok = gcmode == GCMODE_UFFD && !debug.gcquietoff && !getrusage(RUSAGE_SELF, &ru);
+	st->faults = st->ok ? (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt : 0;
+}
+
+/* gcdirty_quiet() - nothing written since @st, the world stopped: no look. */
+bool gcdirty_quiet(const struct gcdirty_stamp *st)
+{
+	struct gcdirty_stamp now;
+
+	if (!st->ok)
+		return false;
+	gcdirty_stamp(&now);
+	return now.ok && now.faults == st->faults && now.gen == st->gen;
 }
 
 void gcdirty_reset(void)

@@ -166,6 +166,7 @@ struct debugvars {
 	int gcshrinkstackoff;	/* never release parked stacks' memory */
 	int gcconcurrent;	/* no stop-the-world marking of small heaps */
 	int gchelper;		/* the last look's helper: 0 auto, 1 always, -1 never */
+	int gcquietoff;		/* always make the last look, even after no fault */
 };
 extern struct debugvars debug;
 

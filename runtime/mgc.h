@@ -57,6 +57,7 @@ struct gcstate {
 	uint64_t lastgc_unix;
 	int64_t gccpu;			/* ns the GC goroutine worked */
 	uint64_t dirtypages, rounds, finrun;
+	uint64_t quietlooks;		/* last looks skipped: gcdirty_quiet() */
 	uint64_t nshrunk, shrunkbytes;	/* stack_shrink(), GC goroutine only */
 	uint64_t stresscount;
 };
@@ -103,6 +104,15 @@ void gcdirty_reset(void);
 uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg,
 			 bool stw);
 const char *gcdirty_name(int mode);
+
+/* What gcdirty_quiet() compares: see gcdirty.c. */
+struct gcdirty_stamp {
+	uint64_t faults;
+	uint32_t gen;
+	bool ok;
+};
+void gcdirty_stamp(struct gcdirty_stamp *st);
+bool gcdirty_quiet(const struct gcdirty_stamp *st);
 extern int gcmode;
 
 /* mcentral.c / mheap.c: sweeping */

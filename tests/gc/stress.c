@@ -1262,10 +1262,11 @@ static int stress_main(void *arg)
 		fprintf(stderr, "# only %u cycles in %lld ms\n", S.cycles,
 			(long long)((t1 - t0) / GT_MS));
 	printf("# %s, %d P: %u cycles (%d with ballast, %.1f s) in %.1f s, "
-	       "%llu dirty pages, %llu extra mark rounds\n",
+	       "%llu dirty pages, %llu extra mark rounds, %llu without the last look\n",
 	       st.mode, S.v->maxprocs, S.cycles, BALLAST_CYCLES, (double)(tb - t0) / 1e9,
 	       (double)(t1 - t0) / 1e9, (unsigned long long)st.dirty_pages,
-	       (unsigned long long)st.mark_rounds);
+	       (unsigned long long)st.mark_rounds,
+	       (unsigned long long)(st.quiet_looks - st0.quiet_looks));
 	printf("# %ld steps (+%ld without allocating, in %ld waits for a cycle), %ld checks, "
 	       "race hops a/b/c %ld/%ld/%ld, %ld nodes handed over, %ld live nodes, "
 	       "pauses %.1f ms in total\n",

@@ -100,6 +100,8 @@ struct gort_gcstats {
 	uint64_t finalizers_run;
 	uint64_t stacks_shrunk;		/* parked goroutines' stacks trimmed */
 	uint64_t stack_bytes_released;	/* by them (that may have been resident) */
+	uint64_t quiet_looks;		/* mark terminations that made no dirty-page
+					 * look: no page fault since the last round */
 	size_t :0;
 };
 
