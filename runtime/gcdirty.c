@@ -251,6 +251,7 @@ int gcdirty_init(int want)
 	uint32_t i;
 
 	pgsz = physpagesize();
+	gc_noscan_global(ranges, sizeof(ranges));
 	pagemapfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	lock(&rangelock);
 	if (want >= GCMODE_UFFD && pagemapfd >= 0 && !try_uffd()) {

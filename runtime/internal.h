@@ -128,6 +128,7 @@ void notewakeup(struct note *n);
 void notesleep(struct note *n);
 /* Return: true if woken, false on timeout (ns < 0 = forever). */
 bool notetsleep(struct note *n, int64_t ns);
+bool notespin(struct note *n, int64_t ns);
 
 int futexsleep(uint32_t *addr, uint32_t val, int64_t ns);
 void futexwakeup(uint32_t *addr, int cnt);
@@ -171,6 +172,7 @@ struct debugvars {
 extern struct debugvars debug;
 
 void parsedebugvars(void);
+void gc_noscan_global(const void *p, size_t n);	/* gc.c */
 long envint(const char *name, long def);
 size_t envsize(const char *name, size_t def);
 

@@ -119,6 +119,27 @@ void notesleep(struct note *n)
 		futexsleep(&n->key, 0, -1);
 }
 
+/*
+ * notespin() - spin up to @ns for a wake-up of @n that is most likely a
+ * few microseconds away; true if it came.  On a virtual machine a futex
+ * sleep costs 50-200 us more than that before the sleeper runs again
+ * (the idle vCPU must be woken), which stopping the world would pay.
+ */
+bool notespin(struct note *n, int64_t ns)
+{
+	int64_t end = nanotime() + ns;
+	int i;
+
+	do {
+		for (i = 0; i < 64; i++) {
+			if (load_acquire(&n->key))
+				return true;
+			cpu_relax();
+		}
+	} while (nanotime() < end);
+	return load_acquire(&n->key) != 0;
+}
+
 bool notetsleep(struct note *n, int64_t ns)
 {
 	int64_t deadline;

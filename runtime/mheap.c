@@ -485,6 +485,8 @@ size_t mheap_scavenge(int ni, size_t want, int64_t olderthan)
 
 void mheap_init(void)
 {
+	gc_noscan_global(&heap, sizeof(heap));
+	gc_noscan_global(arenalist, sizeof(arenalist));
 	arenas_init();
 }
 

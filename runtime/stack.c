@@ -140,6 +140,7 @@ void stack_init(void)
 	size_t pg = physpagesize();
 	void *p;
 
+	gc_noscan_global(allgchunks, sizeof(allgchunks));	/* not heap memory */
 	guard_mode = 2;
 	if (debug.guardmprotect)
 		return;
