@@ -1757,17 +1757,17 @@ __probe void gort_sched_stw(const char *reason, uint32_t stop)
 }
 
 /*
- * stopTheWorld() - stop every P but the caller's.  Goroutines running
- * user code stop at their next gort call; Ps in syscalls are taken
- * without waiting for the call to return.
- */
-/*
  * The running goroutines reach a preemption point within microseconds as
  * a rule; spin that long for the last P before sleeping on the note (a
  * futex wake-up took 50-200 us more here, a large part of a short pause).
  */
 #define STW_SPIN_NS	(50 * 1000)
 
+/*
+ * stopTheWorld() - stop every P but the caller's.  Goroutines running
+ * user code stop at their next gort call; Ps in syscalls are taken
+ * without waiting for the call to return.
+ */
 void stopTheWorld(const char *reason)
 {
 	struct m *mp = getm();
