@@ -464,8 +464,8 @@ void gc_noscan_global(const void *p, size_t n)
 	nnoscan++;
 }
 
-/* [lo, hi) less the excluded ranges from the @k-th on. */
-static void adddata_from(uintptr_t lo, uintptr_t hi, size_t k)
+/* A root: [lo, hi) less the excluded ranges from the @k-th on. */
+static void adddata(uintptr_t lo, uintptr_t hi, size_t k)
 {
 	for (; k < nnoscan; k++) {
 		uintptr_t xlo = noscanglobals[k].lo, xhi = noscanglobals[k].hi;
@@ -473,9 +473,9 @@ static void adddata_from(uintptr_t lo, uintptr_t hi, size_t k)
 		if (xhi <= lo || xlo >= hi)
 			continue;
 		if (xlo > lo)
-			adddata_from(lo, xlo, k + 1);
+			adddata(lo, xlo, k + 1);
 		if (xhi < hi)
-			adddata_from(xhi, hi, k + 1);
+			adddata(xhi, hi, k + 1);
 		return;
 	}
 	if (lo < hi && ndataroots < MAXDATA) {
@@ -483,11 +483,6 @@ static void adddata_from(uintptr_t lo, uintptr_t hi, size_t k)
 		dataroots[ndataroots].hi = hi;
 		ndataroots++;
 	}
-}
-
-static void adddata(uintptr_t lo, uintptr_t hi)
-{
-	adddata_from(lo, hi, 0);
 }
 
 static int phdr_cb(struct dl_phdr_info *info, size_t size, void *unused)
@@ -502,7 +497,7 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *unused)
 
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W))
 			adddata(info->dlpi_addr + ph->p_vaddr,
-				info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+				info->dlpi_addr + ph->p_vaddr + ph->p_memsz, 0);
 	}
 	return 0;
 }

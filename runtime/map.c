@@ -848,7 +848,7 @@ static inline void evac_put(struct gort_map *h, struct evacdst *d, uint8_t top, 
 	tophash(d->b)[d->i] = top;
 	memcpy(keyat(h, d->b, d->i), k, h->keyslot);
 	memcpy(valat(h, d->b, d->i), v, h->valslot);
-	if (h->indirect & WBARRIER)
+	if (h->indirect & WBARRIER)	/* first: only then is @k a string */
 		bucketwb(h, keyat(h, d->b, d->i), ((const struct gort_str *)k)->ptr);
 	d->i++;
 }
