@@ -485,12 +485,37 @@ static void adddata(uintptr_t lo, uintptr_t hi, size_t k)
 	}
 }
 
+/*
+ * The vDSO, and the sanitizers' shared runtimes: their globals (11.5 MB
+ * for libasan + libubsan: stack depots, internal allocators) point into
+ * their own mappings, never into our heap, and scanning them twice a
+ * cycle made an ASan build's every cycle 15 ms longer.
+ */
+static bool skipobject(const char *name)
+{
+	static const char *const skip[] = {
+		"linux-vdso", "libasan.so", "libubsan.so", "liblsan.so", "libtsan.so",
+		"libhwasan.so",
+	};
+	const char *base;
+	size_t i;
+
+	if (!name || !*name)
+		return false;		/* the executable */
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	for (i = 0; i < ARRAY_SIZE(skip); i++)
+		if (!strncmp(base, skip[i], strlen(skip[i])))
+			return true;
+	return false;
+}
+
 static int phdr_cb(struct dl_phdr_info *info, size_t size, void *unused)
 {
 	int i;
 
 	(void)size, (void)unused;
-	if (info->dlpi_name && strstr(info->dlpi_name, "linux-vdso"))
+	if (skipobject(info->dlpi_name))
 		return 0;
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
