@@ -439,29 +439,48 @@ static struct lock rootslock;
 static struct range *uroots;		/* gort_gc_add_roots, sorted by lo */
 static size_t nuroots, capuroots;
 
-#define MAXDATA 256
-static struct range dataroots[MAXDATA];	/* writable PT_LOADs, this cycle */
-static size_t ndataroots;
+static struct range *dataroots;		/* writable PT_LOADs, this cycle */
+static size_t ndataroots, capdataroots;
 static bool nodata;			/* GORT_DEBUG=gcdata=0 */
 
 /*
- * The runtime's own big globals that hold no heap pointers (the heap's
- * metadata, arena and page numbers, the table of G chunks) are left out
- * of the data segments: mark termination scans those again with the world
- * stopped, and these were 60 % of a small program's 380 KB.
+ * Globals that hold no heap pointer, left out of the data segments:
+ * mark termination scans those again with the world stopped (0.2 to
+ * 0.5 ms a MB here).  The runtime's own big ones (the heap's metadata,
+ * arena and page numbers, the table of G chunks: 60 % of a small
+ * program's 380 KB) and the program's, gort_gc_exclude_roots().
+ * rootslock; the runtime's are added before any goroutine runs.
  */
-#define MAXNOSCAN 8
+#define MAXNOSCAN	72
+#define MAXNOSCAN_USER	64	/* the other 8 stay the runtime's */
 static struct range noscanglobals[MAXNOSCAN];
-static size_t nnoscan;
+static size_t nnoscan, nnoscanuser;
+
+static int exclude(uintptr_t lo, uintptr_t hi, size_t *n, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < nnoscan; i++)
+		if (lo < noscanglobals[i].hi && noscanglobals[i].lo < hi)
+			return -EINVAL;
+	if (*n == max || nnoscan == MAXNOSCAN)
+		return -ENOSPC;
+	(*n)++;
+	noscanglobals[nnoscan].lo = lo;
+	noscanglobals[nnoscan].hi = hi;
+	nnoscan++;
+	return 0;
+}
 
 /* gc_noscan_global() - [@p, @p + @n), a global, holds no heap pointer. */
 void gc_noscan_global(const void *p, size_t n)
 {
-	if (nnoscan == MAXNOSCAN)
+	size_t one = 0;		/* only the table's size limits ours */
+
+	lock(&rootslock);
+	if (exclude((uintptr_t)p, (uintptr_t)p + n, &one, 1))
 		throw("gc_noscan_global: table full");
-	noscanglobals[nnoscan].lo = (uintptr_t)p;
-	noscanglobals[nnoscan].hi = (uintptr_t)p + n;
-	nnoscan++;
+	unlock(&rootslock);
 }
 
 /* A root: [lo, hi) less the excluded ranges from the @k-th on. */
@@ -478,11 +497,24 @@ static void adddata(uintptr_t lo, uintptr_t hi, size_t k)
 			adddata(xhi, hi, k + 1);
 		return;
 	}
-	if (lo < hi && ndataroots < MAXDATA) {
-		dataroots[ndataroots].lo = lo;
-		dataroots[ndataroots].hi = hi;
-		ndataroots++;
+	if (lo >= hi)
+		return;
+	if (ndataroots == capdataroots) {
+		size_t ncap = capdataroots ? 2 * capdataroots : 256;
+		struct range *n = sysmap(ncap * sizeof(*n));
+
+		if (!n)		/* a root dropped would free live objects */
+			throw("gc: out of memory for the list of data segments");
+		if (dataroots) {
+			memcpy(n, dataroots, ndataroots * sizeof(*n));
+			sysunmap(dataroots, capdataroots * sizeof(*n));
+		}
+		dataroots = n;
+		capdataroots = ncap;
 	}
+	dataroots[ndataroots].lo = lo;
+	dataroots[ndataroots].hi = hi;
+	ndataroots++;
 }
 
 /*
@@ -1206,8 +1238,11 @@ static void gccycle(bool forced)
 	sweep_finish();
 	heap0 = heap_alloc_bytes();
 	ndataroots = 0;
-	if (!nodata)
+	if (!nodata) {
+		lock(&rootslock);
 		dl_iterate_phdr(phdr_cb, NULL);
+		unlock(&rootslock);
+	}
 	/* What a pause would mark is at most heap0, likely about what the
 	 * last cycle found live (the first cycle has no such estimate). */
 	cyclestw = gcmode == GCMODE_STW ||
@@ -1618,6 +1653,19 @@ __export int gort_gc_add_roots(void *addr, size_t len)
 	nuroots++;
 	unlock(&rootslock);
 	return 0;
+}
+
+__export int gort_gc_exclude_roots(const void *addr, size_t len)
+{
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+	int err;
+
+	if (!addr || !len || hi < lo)
+		return -EINVAL;
+	lock(&rootslock);
+	err = exclude(lo, hi, &nnoscanuser, MAXNOSCAN_USER);
+	unlock(&rootslock);
+	return err;
 }
 
 __export int gort_gc_remove_roots(void *addr)

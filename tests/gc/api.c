@@ -14,6 +14,12 @@
  *			removed already) is -ENOENT.  Many ranges at once (the
  *			table grows).  What a registered range keeps alive is
  *			checked in collect.c.
+ *   exclude_errors	gort_gc_exclude_roots(): NULL, zero length, a range
+ *			that wraps or overlaps an excluded one are -EINVAL;
+ *			past 64 ranges -ENOSPC, before the runtime starts
+ *			too, and the runtime still starts (its own
+ *			exclusions have room of their own).
+ *			What an excluded range no longer keeps: collect.c.
  *   gcstats_args	gort_read_gcstats(): NULL and sz smaller than the sz
  *			field itself are -EINVAL; a short sz fills only that
  *			much (old callers); it works before the runtime runs
@@ -171,6 +177,38 @@ static int roots_main(void *arg)
 TEST(roots_errors)
 {
 	ASSERT_EQ(0, gt_run(roots_main, NULL, 2));
+	ASSERT_EQ(0, gt_failed());
+}
+
+/* ---- exclude_errors ---- */
+
+static uint64_t xarea[128];
+static char xbytes[62];
+
+static int exclude_main(void *arg)
+{
+	(void)arg;
+	GCHECK_EQ(0, gort_gc());	/* the runtime's ranges are there */
+	GCHECK_EQ(-EINVAL, gort_gc_exclude_roots(xarea, 8));	/* taken below */
+	return 0;
+}
+
+TEST(exclude_errors)
+{
+	int i;
+
+	ASSERT_EQ(-EINVAL, gort_gc_exclude_roots(NULL, 8));
+	ASSERT_EQ(-EINVAL, gort_gc_exclude_roots(xarea, 0));
+	ASSERT_EQ(-EINVAL, gort_gc_exclude_roots((void *)(UINTPTR_MAX - 15), 64));
+	ASSERT_EQ(0, gort_gc_exclude_roots(&xarea[64], 64));
+	ASSERT_EQ(-EINVAL, gort_gc_exclude_roots(&xarea[64], 64));	/* same */
+	ASSERT_EQ(-EINVAL, gort_gc_exclude_roots(&xarea[60], 40));	/* straddles */
+	ASSERT_EQ(0, gort_gc_exclude_roots(&xarea[0], 8));		/* touching */
+	/* 62 more, a byte each, then no room: before the runtime runs. */
+	for (i = 0; i < 62; i++)
+		ASSERT_EQ(0, gort_gc_exclude_roots(&xbytes[i], 1));
+	ASSERT_EQ(-ENOSPC, gort_gc_exclude_roots(&xarea[1], 8));
+	ASSERT_EQ(0, gt_run(exclude_main, NULL, 2));
 	ASSERT_EQ(0, gt_failed());
 }
 

@@ -34,6 +34,11 @@
  *			some holding elements that point to heap objects) are
  *			freed, elements' targets too; the 1,000 that carry a
  *			finalizer are finalized, each once.
+ *   excluded_roots	1,000 objects held only by a global array are kept;
+ *			held only by one gort_gc_exclude_roots() left out,
+ *			they are freed (all but GC_MARGIN_PCT); the rest of
+ *			the same data segment (the kept array, the next to it)
+ *			is still scanned.
  *   arena_start_*	an object that happens to start at an arena's base
  *			(the heap's first object, or any object of 64 MiB or
  *			more, which gets fresh arenas) is freed like any other.
@@ -364,6 +369,56 @@ static int large_main(void *arg)
 TEST(large)
 {
 	ASSERT_EQ(0, gt_run(large_main, NULL, 2));
+	ASSERT_EQ(0, gt_failed());
+}
+
+/* ---- excluded_roots ---- */
+
+#define NEXCL	1000
+
+static struct {
+	void *kept[NEXCL];		/* scanned */
+	void *excluded[NEXCL];		/* gort_gc_exclude_roots() */
+	uintptr_t hid[2][NEXCL];	/* their addresses, hidden */
+} ex;
+
+static void excl_make(void *unused)
+{
+	int i;
+
+	(void)unused;
+	for (i = 0; i < NEXCL; i++) {
+		ex.kept[i] = gort_alloc(64, 0);
+		ex.excluded[i] = gort_alloc(64, 0);
+		ex.hid[0][i] = GC_HIDE(ex.kept[i]);
+		ex.hid[1][i] = GC_HIDE(ex.excluded[i]);
+	}
+}
+
+static int excl_main(void *arg)
+{
+	int i, kept = 0, freed = 0;
+
+	(void)arg;
+	GCHECK_EQ(0, gort_gc_exclude_roots(ex.excluded, sizeof(ex.excluded)));
+	if (!gc_in_goroutine(excl_make, NULL))
+		return 1;
+	garbage(10000);
+	gc_full(2);
+	for (i = 0; i < NEXCL; i++) {
+		kept += gc_alive_hidden(ex.hid[0][i]);
+		freed += !gc_alive_hidden(ex.hid[1][i]);
+	}
+	printf("# %s: %d of %d kept by the global, %d of %d freed when it is excluded\n",
+	       gc_mode(), kept, NEXCL, freed, NEXCL);
+	GCHECK_EQ(NEXCL, kept);
+	GCHECK(freed >= NEXCL * (100 - GC_MARGIN_PCT) / 100);
+	return 0;
+}
+
+TEST(excluded_roots)
+{
+	ASSERT_EQ(0, gt_run(excl_main, NULL, 2));
 	ASSERT_EQ(0, gt_failed());
 }
 
