@@ -436,7 +436,32 @@ struct range {
 };
 
 static struct lock rootslock;
-static struct range *uroots;		/* gort_gc_add_roots, sorted by lo */
+
+/*
+ * Append [@lo, @hi) to the array *@v of *@n ranges, growing it (in
+ * mapped memory, which no cycle scans); false if it cannot grow.
+ */
+static bool pushrange(struct range **v, size_t *n, size_t *cap, uintptr_t lo, uintptr_t hi)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		struct range *nv = sysmap(ncap * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		if (*v) {
+			memcpy(nv, *v, *n * sizeof(*nv));
+			sysunmap(*v, *cap * sizeof(*nv));
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[*n].lo = lo;
+	(*v)[*n].hi = hi;
+	(*n)++;
+	return true;
+}
+static struct range *uroots;		/* gort_gc_add_roots, in no order */
 static size_t nuroots, capuroots;
 
 static struct range *dataroots;		/* writable PT_LOADs, this cycle */
@@ -497,24 +522,9 @@ static void adddata(uintptr_t lo, uintptr_t hi, size_t k)
 			adddata(xhi, hi, k + 1);
 		return;
 	}
-	if (lo >= hi)
-		return;
-	if (ndataroots == capdataroots) {
-		size_t ncap = capdataroots ? 2 * capdataroots : 256;
-		struct range *n = sysmap(ncap * sizeof(*n));
-
-		if (!n)		/* a root dropped would free live objects */
-			throw("gc: out of memory for the list of data segments");
-		if (dataroots) {
-			memcpy(n, dataroots, ndataroots * sizeof(*n));
-			sysunmap(dataroots, capdataroots * sizeof(*n));
-		}
-		dataroots = n;
-		capdataroots = ncap;
-	}
-	dataroots[ndataroots].lo = lo;
-	dataroots[ndataroots].hi = hi;
-	ndataroots++;
+	/* A root dropped would free live objects. */
+	if (lo < hi && !pushrange(&dataroots, &ndataroots, &capdataroots, lo, hi))
+		throw("gc: out of memory for the list of data segments");
 }
 
 /*
@@ -1633,24 +1643,10 @@ __export int gort_gc_add_roots(void *addr, size_t len)
 			return -EINVAL;
 		}
 	}
-	if (nuroots == capuroots) {
-		size_t ncap = capuroots ? capuroots * 2 : 64;
-		struct range *n = sysmap(ncap * sizeof(*n));
-
-		if (!n) {
-			unlock(&rootslock);
-			return -ENOMEM;
-		}
-		if (uroots) {
-			memcpy(n, uroots, nuroots * sizeof(*n));
-			sysunmap(uroots, capuroots * sizeof(*n));
-		}
-		uroots = n;
-		capuroots = ncap;
+	if (!pushrange(&uroots, &nuroots, &capuroots, lo, hi)) {
+		unlock(&rootslock);
+		return -ENOMEM;
 	}
-	uroots[nuroots].lo = lo;
-	uroots[nuroots].hi = hi;
-	nuroots++;
 	unlock(&rootslock);
 	return 0;
 }
