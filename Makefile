@@ -127,11 +127,14 @@ $(O)/tests/%: tests/%.c tests/gort_test.h $(LIBA) $(KSFT)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROGCFLAGS) -Itests -MMD -MP $< -o $@ $(PROGLDFLAGS) $(PROGLIBS)
 
+# Static, but for a sanitizer build (no static sanitizer runtime):
+# tools/numa-guest then copies the libraries ldd names into the guest.
+GUEST_LINK	:= $(if $(SANITIZE),$(SANFLAGS),-static)
 $(O)/numa-guest/%: tests/numa-guest/%.c tests/gort_test.h $(LIBA) $(KSFT)
 	$(quiet) CC $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASEFLAGS) $(WARNFLAGS) -Iruntime/include -I$(O)/include -Itests -static \
-		-MMD -MP $< -o $@ $(LIBA) -luring -lnuma -lpthread -ldl
+	$(Q)$(CC) $(BASEFLAGS) $(WARNFLAGS) $(SANFLAGS) -Iruntime/include -I$(O)/include -Itests \
+		$(GUEST_LINK) -MMD -MP $< -o $@ $(LIBA) -luring -lnuma -lpthread -ldl
 
 $(O)/samples/%: samples/%.c $(LIBA)
 	$(quiet) CC $@
@@ -143,12 +146,7 @@ $(O)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PROGCFLAGS) -MMD -MP $< -o $@ $(PROGLDFLAGS) $(PROGLIBS)
 
-# Guest tests are static: no sanitizer runtime there, so a SANITIZE build
-# has none and tests/numa/guest SKIPs saying so.
-ifeq ($(SANITIZE),)
-tests: $(GUEST_TESTS)
-endif
-tests: $(TESTS) $(LIBSO)
+tests: $(TESTS) $(GUEST_TESTS) $(LIBSO)
 samples: $(SAMPLES)
 benches: $(BENCHES)
 

@@ -6,7 +6,8 @@
  * The host's own topology is whatever the machine has (usually one node),
  * so NUMA behaviour is tested in a guest: tools/numa-guest boots it under
  * TCG with Debian's cloud kernel (downloaded once into BUILD/numa/), runs
- * every static test binary from tests/numa-guest/ in it and prints their
+ * every test binary from tests/numa-guest/ in it (static, or with the
+ * libraries ldd names, for a sanitizer build) and prints their
  * output followed by "guest: N passed, N failed, N skipped".  This test
  * runs the script once per topology, echoes its output and checks the
  * summary.  It skips when the script cannot boot anything (exit 4: no
