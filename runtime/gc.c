@@ -461,6 +461,7 @@ static bool pushrange(struct range **v, size_t *n, size_t *cap, uintptr_t lo, ui
 	(*n)++;
 	return true;
 }
+
 static struct range *uroots;		/* gort_gc_add_roots, in no order */
 static size_t nuroots, capuroots;
 
