@@ -467,7 +467,7 @@ static size_t nuroots, capuroots;
 
 static struct range *dataroots;		/* writable PT_LOADs, this cycle */
 static size_t ndataroots, capdataroots;
-static bool nodata;			/* GORT_DEBUG=gcdata=0 */
+static bool nodata;			/* GORT_DEBUG=gcnodata=1 */
 
 /*
  * Globals that hold no heap pointer, left out of the data segments:
@@ -482,16 +482,17 @@ static bool nodata;			/* GORT_DEBUG=gcdata=0 */
 static struct range noscanglobals[MAXNOSCAN];
 static size_t nnoscan, nnoscanuser;
 
-static int exclude(uintptr_t lo, uintptr_t hi, size_t *n, size_t max)
+/* Exclude [lo, hi); @user: the program's, counted against its 64. */
+static int exclude(uintptr_t lo, uintptr_t hi, bool user)
 {
 	size_t i;
 
 	for (i = 0; i < nnoscan; i++)
 		if (lo < noscanglobals[i].hi && noscanglobals[i].lo < hi)
 			return -EINVAL;
-	if (*n == max || nnoscan == MAXNOSCAN)
+	if ((user && nnoscanuser == MAXNOSCAN_USER) || nnoscan == MAXNOSCAN)
 		return -ENOSPC;
-	(*n)++;
+	nnoscanuser += user;
 	noscanglobals[nnoscan].lo = lo;
 	noscanglobals[nnoscan].hi = hi;
 	nnoscan++;
@@ -501,10 +502,8 @@ static int exclude(uintptr_t lo, uintptr_t hi, size_t *n, size_t max)
 /* gc_noscan_global() - [@p, @p + @n), a global, holds no heap pointer. */
 void gc_noscan_global(const void *p, size_t n)
 {
-	size_t one = 0;		/* only the table's size limits ours */
-
 	lock(&rootslock);
-	if (exclude((uintptr_t)p, (uintptr_t)p + n, &one, 1))
+	if (exclude((uintptr_t)p, (uintptr_t)p + n, false))
 		throw("gc_noscan_global: table full");
 	unlock(&rootslock);
 }
@@ -1660,7 +1659,7 @@ __export int gort_gc_exclude_roots(const void *addr, size_t len)
 	if (!addr || !len || hi < lo)
 		return -EINVAL;
 	lock(&rootslock);
-	err = exclude(lo, hi, &nnoscanuser, MAXNOSCAN_USER);
+	err = exclude(lo, hi, true);
 	unlock(&rootslock);
 	return err;
 }
