@@ -1399,13 +1399,33 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 {
 	struct gort_map *h = it->m;
 	char *b = it->bptr;
-	size_t bucket = it->bucket, check = it->checkbucket;
-	unsigned int i = it->i, m;
+	size_t bucket, check;
+	unsigned int m = it->mask;
 
 	if (!h)
 		return false;
 	if (unlikely(writing(h)))
 		fatal("concurrent map iteration and map write");
+	/*
+	 * The common case first: the next slot of the bucket being walked
+	 * that was full when the walk reached it, still full, no grow in the
+	 * way.  A slot emptied since is not returned (deleted before being
+	 * reached); one filled since may be missed (inserted during the
+	 * iteration: Go's rules allow both).
+	 */
+	while (m && it->checkbucket == NOCHECK) {
+		unsigned int o = (__builtin_ctz(m) + it->offset) & (BUCKETCNT - 1);
+		uint8_t top = tophash(b)[o];
+
+		if (top < MIN_TOPHASH)
+			break;		/* emptied, or moved by a grow: below */
+		it->mask = m & (m - 1);
+		it->key = (void *)slotkey(h, h->kind, keyat(h, b, o));
+		it->val = valptr(h, valat(h, b, o));
+		return true;
+	}
+	bucket = it->bucket;
+	check = it->checkbucket;
 	for (;;) {
 		if (!b) {
 			if (bucket == it->startbucket && it->wrapped) {
@@ -1435,13 +1455,15 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 				bucket = 0;
 				it->wrapped = 1;
 			}
-			i = 0;
+			m = matchvisit(b, it->offset);
 		}
-		for (m = matchvisit(b, it->offset) & (0xffu << i); m; m &= m - 1) {
-			unsigned int j = __builtin_ctz(m), o = (j + it->offset) & (BUCKETCNT - 1);
+		for (; m; m &= m - 1) {
+			unsigned int o = (__builtin_ctz(m) + it->offset) & (BUCKETCNT - 1);
 			uint8_t top = tophash(b)[o];
 			char *k = keyat(h, b, o), *v = valat(h, b, o);
 
+			if (isempty(top) || top == EVAC_EMPTY)
+				continue;	/* emptied since the mask was taken */
 			if (check != NOCHECK && !samesizegrow(h)) {
 				uint64_t hash = hashkey(h, h->kind, slotkey(h, h->kind, k));
 
@@ -1462,11 +1484,12 @@ __export bool gort_map_iter_next(struct gort_map_iter *it)
 			it->val = valptr(h, v);
 			it->bucket = bucket;
 			it->bptr = b;
-			it->i = j + 1;
+			it->mask = m & (m - 1);
 			it->checkbucket = check;
 			return true;
 		}
 		b = *ovfp(h, b);
-		i = 0;
+		if (b)
+			m = matchvisit(b, it->offset);
 	}
 }

@@ -175,7 +175,7 @@ struct gort_map_iter {
 	void *bptr;		/* bucket being walked */
 	void *overflow[2];	/* keep noscan overflow buckets alive */
 	size_t startbucket, bucket, checkbucket;
-	uint8_t b, offset, i, wrapped;
+	uint8_t b, offset, mask, wrapped;	/* mask: slots of bptr left */
 };
 
 void gort_map_iter_init(struct gort_map_iter *it, struct gort_map *m);
