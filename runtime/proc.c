@@ -1790,6 +1790,14 @@ void stopTheWorld(const char *reason)
 	noteclear(&sched.stopnote);
 	atomic_store(&sched.gcwaiting, 1);
 	preemptall();
+	/*
+	 * Not us: the caller goes on after startTheWorld() (the GC
+	 * goroutine to mark), and a preempt flag left set would hand its P
+	 * to another goroutine at its first preemption point.  On one P
+	 * that made marking wait for the mutator's next runtime call.
+	 */
+	if (mp->curg)
+		atomic_store(&mp->curg->preempt, false);
 	atomic_store(&mp->p->status, Pgcstop);
 	sched.stopwait--;
 	for (i = 0; i < procs; i++) {
