@@ -343,9 +343,8 @@ static struct mspan *newspan(struct mcentral *c)
 	return s;
 }
 
-/* mcentral_cachespan() - a span with free objects, now owned by the
- * caller's mcache; NULL if out of memory. */
-struct mspan *mcentral_cachespan(struct mcentral *c)
+/* A span of @c with free objects, taken for a cache; NULL if none. */
+static struct mspan *takespan(struct mcentral *c)
 {
 	struct mspan *s;
 
@@ -400,6 +399,27 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 			c->fullswept = heap.sweepgen;
 	}
 	unlock(&c->lock);
+	return s;
+}
+
+/* mcentral_cachespan() - a span with free objects, now owned by the
+ * caller's mcache; NULL if out of memory. */
+struct mspan *mcentral_cachespan(struct mcentral *c)
+{
+	struct mspan *s = takespan(c);
+
+	/*
+	 * Sweep a little of the whole heap before growing it, as large
+	 * allocations do (Go's proportional sweep, roughly): the walk of
+	 * our full list above is bounded and, once swept full spans head
+	 * it, finds nothing, while spans of every class wait for the
+	 * background sweeper.  When mutators outran it, binary-trees' heap
+	 * took two more arenas (peak RSS 430 -> 500-547 MB).
+	 */
+	if (!s && !sweep_done()) {
+		sweep_some(class_to_allocnpages[c->spanclass >> 1]);
+		s = takespan(c);
+	}
 	if (!s) {
 		s = newspan(c);
 		if (!s)
