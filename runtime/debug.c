@@ -25,8 +25,6 @@
  *   gcquietoff=1    make the stop-the-world dirty-page look even when no
  *                   page fault since the last concurrent look says it
  *                   would find nothing (gcdirty.c)
- *   gckeepwp=1      leave the heap write-protected when marking ends
- *                   (uffd-wp mode; by default gcdirty_release() lifts it)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -55,7 +53,6 @@ static const struct {
 	{ "gcshrinkstackoff", &debug.gcshrinkstackoff },
 	{ "gchelper", &debug.gchelper },
 	{ "gcquietoff", &debug.gcquietoff },
-	{ "gckeepwp", &debug.gckeepwp },
 	{ "gcconcurrent", &debug.gcconcurrent },
 };
 

@@ -1373,8 +1373,6 @@ static void gccycle(bool forced)
 	gort_gc_phase(&gc, _GCoff);
 	startTheWorld();
 	stw2 = sched.worldstarted - t2;
-	if (!cyclestw)
-		gcdirty_release();	/* no faults until the next cycle's reset */
 	t4 = nanotime();
 	gc.lastgc = t4;
 	/* CPU: a pause costs every P (as Go counts it); marking, the wall
@@ -1515,7 +1513,7 @@ __probe void gort_gc_assist(struct gcstate *g, struct g *gp, uint64_t heaplive)
 	(void)gp, (void)heaplive;
 	lock(&g->lock);
 	if (g->done == cycle || !__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE)) {
-		unlock(&g->lock);
+		unlock(&gc.lock);
 		return;
 	}
 	g->nwaiters++;

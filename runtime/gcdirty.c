@@ -370,9 +370,6 @@ void gcdirty_retrack(uintptr_t lo)
 	unlock(&rangelock);
 }
 
-typedef long (*rangeop)(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t, uintptr_t, void *),
-			void *arg);
-
 static long scan_range(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t, uintptr_t, void *),
 		       void *arg)
 {
@@ -380,21 +377,8 @@ static long scan_range(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t, uintptr
 					    uffd_scan(lo, hi, fn, arg);
 }
 
-/* Write-protect [lo, hi) whole (uffd-wp); 0 or -errno. */
-static long protect_range(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t, uintptr_t, void *),
-			  void *arg)
-{
-	struct uffdio_writeprotect wp = {
-		.range = { .start = lo, .len = hi - lo },
-		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
-	};
-
-	(void)fn, (void)arg;
-	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno_get() : 0;
-}
-
-/* @op on [lo, hi) less the untracked ranges (sorted) that overlap it. */
-static long each_tracked(uintptr_t lo, uintptr_t hi, size_t nsnap, rangeop op,
+/* Look at [lo, hi) less the untracked ranges (sorted) that overlap it. */
+static long scan_tracked(uintptr_t lo, uintptr_t hi, size_t nsnap,
 			 void (*fn)(uintptr_t, uintptr_t, void *), void *arg)
 {
 	long pages = 0, r;
@@ -408,7 +392,7 @@ static long each_tracked(uintptr_t lo, uintptr_t hi, size_t nsnap, rangeop op,
 		if (ulo >= hi)
 			break;
 		if (ulo > lo) {
-			r = op(lo, ulo, fn, arg);
+			r = scan_range(lo, ulo, fn, arg);
 			if (r < 0)
 				return r;
 			pages += r;
@@ -416,19 +400,12 @@ static long each_tracked(uintptr_t lo, uintptr_t hi, size_t nsnap, rangeop op,
 		lo = uhi;
 	}
 	if (lo < hi) {
-		r = op(lo, hi, fn, arg);
+		r = scan_range(lo, hi, fn, arg);
 		if (r < 0)
 			return r;
 		pages += r;
 	}
 	return pages;
-}
-
-/* Look at [lo, hi) less the untracked ranges. */
-static long scan_tracked(uintptr_t lo, uintptr_t hi, size_t nsnap,
-			 void (*fn)(uintptr_t, uintptr_t, void *), void *arg)
-{
-	return each_tracked(lo, hi, nsnap, scan_range, fn, arg);
 }
 
 /*
@@ -529,22 +506,6 @@ static void collect_fail(long r)
 	       "PAGEMAP_SCAN", strerror((int)-r));
 }
 
-/* The untracked ranges as they are now, into snap[]; returns how many. */
-static size_t snapshot(void)
-{
-	size_t nsnap;
-
-	lock(&rangelock);
-	while (capsnap < nuntracked)
-		if (!grow_pranges(&snap, 0, &capsnap))
-			throw("gc: out of memory for the untracked ranges");
-	nsnap = nuntracked;
-	if (nsnap)
-		memcpy(snap, untracked, nsnap * sizeof(*snap));
-	unlock(&rangelock);
-	return nsnap;
-}
-
 /*
  * Written pages of every range to @fn; start a new interval.  @stw: the
  * world is stopped (the last look), so a helper may share the walk.
@@ -560,7 +521,14 @@ uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void
 
 	if (gcmode == GCMODE_STW)
 		return 0;
-	nsnap = snapshot();
+	lock(&rangelock);
+	while (capsnap < nuntracked)
+		if (!grow_pranges(&snap, 0, &capsnap))
+			throw("gc: out of memory for the untracked ranges");
+	nsnap = nuntracked;
+	if (nsnap)
+		memcpy(snap, untracked, nsnap * sizeof(*snap));
+	unlock(&rangelock);
 	for (i = 0; i < n; i++)
 		bytes += RHI(i) - RLO(i);
 	if (gcmode == GCMODE_UFFD && debug.gchelper >= 0 &&
@@ -647,52 +615,10 @@ bool gcdirty_quiet(const struct gcdirty_stamp *st)
 	return now.ok && now.faults == st->faults && now.gen == st->gen;
 }
 
-/*
- * gcdirty_reset() - start an interval: from here every write to a tracked
- * page is seen by the looks.  In uffd-wp mode every tracked page is
- * write-protected, not only those written since the last look:
- * gcdirty_release() un-protected them all when the last cycle's marking
- * ended.
- */
 void gcdirty_reset(void)
 {
-	uint32_t i, n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
-	size_t nsnap;
-	long r;
-
 	if (gcmode == GCMODE_SOFTDIRTY && softdirty_clear())
 		throw("gc: cannot write /proc/self/clear_refs");
-	if (gcmode != GCMODE_UFFD)
-		return;
-	nsnap = snapshot();
-	for (i = 0; i < n; i++) {
-		r = each_tracked(RLO(i), RHI(i), nsnap, protect_range, NULL, NULL);
-		if (r < 0)
-			fatalf("gc: UFFDIO_WRITEPROTECT: %s", strerror((int)-r));
-	}
-}
-
-/*
- * gcdirty_release() - marking is over: un-protect every tracked page
- * until the next gcdirty_reset().  Async write-protect keeps a page
- * protected until its first write, whenever that comes; without this,
- * every page first written between two cycles took a fault nobody
- * needed (binary-trees at depth 19: 353 k of its 558 k page faults).
- * Untracked ranges are already writable; un-protecting them is harmless.
- */
-void gcdirty_release(void)
-{
-	uint32_t i, n = __atomic_load_n(&nranges, __ATOMIC_ACQUIRE);
-
-	if (gcmode != GCMODE_UFFD || debug.gckeepwp)
-		return;
-	for (i = 0; i < n; i++) {
-		struct uffdio_writeprotect wp = {
-			.range = { .start = RLO(i), .len = RHI(i) - RLO(i) },
-			.mode = 0,
-		};
-
-		if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp))
-			fatalf("gc: UFFDIO_WRITEPROTECT: %s", strerror(errno_get()));
-	}
+	if (gcmode == GCMODE_UFFD)
+		gcdirty_collect(NULL, NULL, false);
 }

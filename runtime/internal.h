@@ -168,7 +168,6 @@ struct debugvars {
 	int gcconcurrent;	/* no stop-the-world marking of small heaps */
 	int gchelper;		/* the last look's helper: 0 auto, 1 always, -1 never */
 	int gcquietoff;		/* always make the last look, even after no fault */
-	int gckeepwp;		/* no gcdirty_release(): protected until written */
 };
 extern struct debugvars debug;
 

@@ -101,7 +101,6 @@ void gcdirty_track(uintptr_t lo, size_t len);
 void gcdirty_untrack(uintptr_t lo, size_t len);	/* large noscan or UNTRACKED */
 void gcdirty_retrack(uintptr_t lo);			/* ... freed */
 void gcdirty_reset(void);
-void gcdirty_release(void);
 uint64_t gcdirty_collect(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg,
 			 bool stw);
 const char *gcdirty_name(int mode);

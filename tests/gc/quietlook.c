@@ -21,8 +21,7 @@
  *
  * With GORT_DEBUG=gcquietoff=1 every look is made.  protected_writes_fault
  * checks what the skip rests on: the first write to a protected page,
- * ours or the kernel's (read()), is a page fault of the writing thread
- * (with gckeepwp=1, which leaves the pages protected after the cycle).
+ * ours or the kernel's (read()), is a page fault of the writing thread.
  */
 #include "gc_test.h"
 
@@ -253,7 +252,7 @@ static int writes_main(void *unused)
 TEST(protected_writes_fault)
 {
 	ASSERT_EQ(0, unsetenv("GORT_GCMODE"));
-	ASSERT_EQ(0, setenv("GORT_DEBUG", "gcconcurrent=1,gckeepwp=1", 1));
+	ASSERT_EQ(0, setenv("GORT_DEBUG", "gcconcurrent=1", 1));
 	ASSERT_EQ(0, gt_run(writes_main, NULL, 1));
 	ASSERT_EQ(0, unsetenv("GORT_DEBUG"));
 	ASSERT_EQ(0, gt_failed());

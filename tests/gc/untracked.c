@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Description: large pointer-free objects are left out of dirty-page
- * tracking (nothing in them is scanned), and every tracked page is
- * writable again once marking ends (gcdirty_release), so rewriting
- * either kind after a cycle takes no write-protect faults.  With
- * GORT_DEBUG=gckeepwp=1 the tracked pages stay protected after the cycle,
- * and rewriting the scanned object takes a fault per page while the
- * noscan one still takes none.  Whether writes while marking are seen is
- * tests/gc/stress's business.  And the pages of a freed one are tracked again before they hold
+ * tracking (nothing in them is scanned), so rewriting one after a cycle
+ * takes no write-protect faults, where a scanned one takes one per page.
+ * And the pages of a freed one are tracked again before they hold
  * pointers: a mutator frees large NOSCAN arrays and at once allocates
  * scanned ones of the same size (the same pages, as a rule), then hangs
  * fresh objects on them while cycles run back to back (gcstress); every
@@ -42,7 +38,7 @@ static void rewrite(void *arg)
 	if (!GCHECK(p != NULL))
 		return;
 	memset(p, 1, BIG);		/* first touch */
-	GCHECK_EQ(0, gort_gc());	/* looks protect, the end releases */
+	GCHECK_EQ(0, gort_gc());	/* a look: tracked pages are protected again */
 	GCHECK_EQ(0, gort_gc());
 	before = minflt();
 	memset(p, 2, BIG);
@@ -67,7 +63,7 @@ static int faults_main(void *unused)
 	return 0;
 }
 
-TEST(rewrite_after_cycle_takes_no_wp_faults)
+TEST(noscan_rewrite_takes_no_wp_faults)
 {
 	ASSERT_EQ(0, unsetenv("GORT_GCMODE"));
 	ASSERT_EQ(0, gt_run(faults_main, NULL, 1));
@@ -75,19 +71,6 @@ TEST(rewrite_after_cycle_takes_no_wp_faults)
 	if (strcmp(F.mode, "uffd-wp"))
 		SKIP(return, "dirty-page mode is %s, not uffd-wp", F.mode);
 	ASSERT_LT(F.faults[0], (long)(BIG / 4096 / 100));	/* < 1 % of the pages */
-	ASSERT_LT(F.faults[1], (long)(BIG / 4096 / 100));
-}
-
-TEST(kept_protection_faults_scanned_only)
-{
-	ASSERT_EQ(0, unsetenv("GORT_GCMODE"));
-	ASSERT_EQ(0, setenv("GORT_DEBUG", "gckeepwp=1", 1));
-	ASSERT_EQ(0, gt_run(faults_main, NULL, 1));
-	ASSERT_EQ(0, unsetenv("GORT_DEBUG"));
-	ASSERT_EQ(0, gt_failed());
-	if (strcmp(F.mode, "uffd-wp"))
-		SKIP(return, "dirty-page mode is %s, not uffd-wp", F.mode);
-	ASSERT_LT(F.faults[0], (long)(BIG / 4096 / 100));
 	ASSERT_GT(F.faults[1], (long)(BIG / 4096 / 2));	/* at least half */
 }
 
