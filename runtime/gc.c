@@ -1513,7 +1513,7 @@ __probe void gort_gc_assist(struct gcstate *g, struct g *gp, uint64_t heaplive)
 	(void)gp, (void)heaplive;
 	lock(&g->lock);
 	if (g->done == cycle || !__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE)) {
-		unlock(&gc.lock);
+		unlock(&g->lock);
 		return;
 	}
 	g->nwaiters++;
