@@ -413,8 +413,10 @@ struct mspan *mcentral_cachespan(struct mcentral *c)
 	 * allocations do (Go's proportional sweep, roughly): the walk of
 	 * our full list above is bounded and, once swept full spans head
 	 * it, finds nothing, while spans of every class wait for the
-	 * background sweeper.  When mutators outran it, binary-trees' heap
-	 * took two more arenas (peak RSS 430 -> 500-547 MB).
+	 * background sweeper.  When mutators outran it (with a change that
+	 * made them faster between cycles, since dropped: gc.rst),
+	 * binary-trees' heap took two more arenas (peak RSS 430 -> 500-547
+	 * MB).
 	 */
 	if (!s && !sweep_done()) {
 		sweep_some(class_to_allocnpages[c->spanclass >> 1]);
