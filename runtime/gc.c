@@ -1236,6 +1236,9 @@ static uint64_t databytes(void)
 static void gccycle(bool forced)
 {
 	int64_t t0, t1, t2, t4, stw1, stw2;
+	/* gctrace=2's breakdown of the pauses, printed once the world runs
+	 * (a write() with the world stopped would lengthen the pause). */
+	int64_t tstop1, tstop2 = 0, tlook = 0, troots = 0, tdrain;
 	uint64_t heap0, heapterm, pages = 0, dirty = 0;
 	int procs = atomic_load(&gomaxprocs);
 	int64_t markcpu;
@@ -1266,9 +1269,7 @@ static void gccycle(bool forced)
 		gcdirty_reset();
 	t0 = nanotime();
 	stopTheWorld("GC sweep termination");
-	if (debug.gctrace > 1)
-		printf_raw("gc %u: sweep termination: stopped in %.3f ms\n", cycle,
-			   (nanotime() - t0) / 1e6);
+	tstop1 = nanotime();
 	gc.started = cycle;
 	bgw.marked = 0;
 	yielded = 0;
@@ -1278,6 +1279,9 @@ static void gccycle(bool forced)
 		gort_gc_phase(&gc, _GCmark);
 		startTheWorld();
 		t1 = sched.worldstarted;
+		if (debug.gctrace > 1)
+			printf_raw("gc %u: sweep termination: stopped in %.3f ms, restarted in %.3f ms\n",
+				   cycle, (tstop1 - t0) / 1e6, (t1 - tstop1) / 1e6);
 	} else {
 		t1 = nanotime();
 	}
@@ -1331,8 +1335,10 @@ static void gccycle(bool forced)
 	t2 = nanotime();
 
 	/* Mark termination. */
-	if (!cyclestw)
+	if (!cyclestw) {
 		stopTheWorld("GC mark termination");
+		tstop2 = nanotime();
+	}
 	heapterm = heap_alloc_bytes();
 	gc.heapterm = heapterm;
 	gort_gc_phase(&gc, _GCmarktermination);
@@ -1355,13 +1361,12 @@ static void gccycle(bool forced)
 		scanspecials();
 		rescanstacks();
 		c2 = nanotime();
-		if (debug.gctrace > 1)
-			printf_raw("gc %u: mark termination: %llu dirty pages in %.3f ms%s, %llu KB re-scanned, roots %.3f ms\n",
-				   cycle, (unsigned long long)pages, (b - a) / 1e6,
-				   quiet ? " (no fault since the last round: no look)" : "",
-				   (unsigned long long)(rescanned >> 10), (c2 - b) / 1e6);
+		tlook = b - a;
+		troots = c2 - b;
 	}
+	tdrain = nanotime();
 	drain(false);
+	tdrain = nanotime() - tdrain;
 	if (unlikely(debug.gccheckmark))
 		checkmark();
 	__atomic_store_n(&gcmarking, 0, __ATOMIC_SEQ_CST);
@@ -1374,6 +1379,13 @@ static void gccycle(bool forced)
 	startTheWorld();
 	stw2 = sched.worldstarted - t2;
 	t4 = nanotime();
+	if (debug.gctrace > 1 && !cyclestw)
+		printf_raw("gc %u: mark termination: stopped in %.3f ms, %llu dirty pages in %.3f ms%s, "
+			   "%llu KB re-scanned, roots %.3f ms, drain %.3f ms, restarted after %.3f ms\n",
+			   cycle, (tstop2 - t2) / 1e6, (unsigned long long)pages, tlook / 1e6,
+			   quiet ? " (no fault since the last round: no look)" : "",
+			   (unsigned long long)(rescanned >> 10), troots / 1e6, tdrain / 1e6,
+			   (sched.worldstarted - tstop2 - tlook - troots - tdrain) / 1e6);
 	gc.lastgc = t4;
 	/* CPU: a pause costs every P (as Go counts it); marking, the wall
 	 * time the GC goroutine was not preempted. */
