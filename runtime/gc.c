@@ -1261,12 +1261,6 @@ static void gccycle(bool forced)
 	cyclestw = gcmode == GCMODE_STW ||
 		   (!debug.gcconcurrent && gc.started && heap0 < 8 * SMALLHEAP_STW &&
 		    gc.marked + databytes() < SMALLHEAP_STW);
-	/*
-	 * The dirty interval starts before the first scan: a store into an
-	 * object after it is scanned must be on a page a look reports.
-	 */
-	if (!cyclestw)
-		gcdirty_reset();
 	t0 = nanotime();
 	stopTheWorld("GC sweep termination");
 	tstop1 = nanotime();
@@ -1289,6 +1283,15 @@ static void gccycle(bool forced)
 
 	/* Concurrent mark; in stw mode the world stays stopped. */
 	if (!cyclestw) {
+		/*
+		 * The dirty interval starts before the first scan: a store
+		 * into an object after it is scanned must be on a page a look
+		 * reports.  After the pause, not before: the first writes to
+		 * the pages it protects fault, and each fault that flushes
+		 * the TLB of the other CPUs made the mutators reach their
+		 * next preemption point 50-100 us late.
+		 */
+		gcdirty_reset();
 		scandata();
 		scantimers();
 		scanspecials();
