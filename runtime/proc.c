@@ -1789,7 +1789,6 @@ void stopTheWorld(const char *reason)
 	sched.stopwait = procs;
 	noteclear(&sched.stopnote);
 	atomic_store(&sched.gcwaiting, 1);
-	preemptall();
 	/*
 	 * Not us: the caller goes on after startTheWorld() (the GC
 	 * goroutine to mark), and a preempt flag left set would hand its P
@@ -1815,6 +1814,13 @@ void stopTheWorld(const char *reason)
 	}
 	wait = sched.stopwait > 0;
 	unlock(&sched.lock);
+	/*
+	 * Only now: a preempted goroutine takes sched.lock at once (to queue
+	 * itself, then to stop its P).  Flagged while we held it, it spun,
+	 * slept on the lock, and took 20-230 us to wake up here.
+	 */
+	if (wait)
+		preemptall();
 	if (wait && !notespin(&sched.stopnote, STW_SPIN_NS)) {
 		/* Keep preempting: a G may have started since preemptall. */
 		while (!notetsleep(&sched.stopnote, 100 * 1000))
