@@ -336,6 +336,7 @@ struct p {
 	uint32_t status;	/* enum pstatus */
 	struct p *link;			/* idle list, under sched.lock */
 	struct m *m;			/* owner, NULL when idle */
+	struct m *handto;		/* last M startm() handed it to */
 	uint32_t schedtick;	/* incremented on each schedule */
 	uint32_t syscalltick;	/* incremented on each syscall */
 	struct {			/* sysmon's view, sysmon only */
@@ -383,9 +384,12 @@ struct m {
 	int64_t id;
 	struct g *curg;
 	struct p *p;			/* attached P, NULL if none */
-	struct p *nextp;		/* P handed to this M by startm */
+	struct p *nextp;		/* P handed to this M by startm; atomic:
+					 * a stop-the-world may take it back */
 	struct p *oldp;			/* P before a syscall */
 	struct m *schedlink;		/* idle list, under sched.lock */
+	struct m *flightlink;		/* sched.mflight, under sched.lock */
+	bool inflight;			/* on sched.mflight; sched.lock */
 	struct m *alllink;
 	bool spinning;			/* looking for work, counted in nmspinning */
 	bool inherit;			/* next execute inherits the time slice */
@@ -429,6 +433,8 @@ struct gqueue {
 struct schedt {
 	struct lock lock __aligned(CACHELINE);
 	struct m *midle;		/* lock: idle Ms */
+	struct m *mflight;		/* lock: Ms waking up whose P a
+					 * stop-the-world took (claimhandoff) */
 	int32_t nmidle;			/* lock */
 	int32_t mnext;			/* lock: next M id, = Ms created */
 	struct p *pidle;		/* lock: idle Ps */

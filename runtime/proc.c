@@ -28,7 +28,9 @@
  *
  * Invariants:
  *   - a P is Prunning iff p->m != NULL and p->m->p == p;
- *   - a P is on sched.pidle iff its status is Pidle;
+ *   - a P is on sched.pidle iff its status is Pidle, except while it is
+ *     in transit: startm() took it and set m->nextp of the M it wakes,
+ *     which has not taken it yet (takenextp());
  *   - an M is on sched.midle iff it sleeps in stopm() with no P;
  *   - nmspinning = number of Ms with m->spinning set;
  *   - a G is Grunnable iff it is on exactly one run queue (or runnext, or
@@ -501,18 +503,108 @@ static struct p *releasep(struct m *mp)
 	return pp;
 }
 
+/*
+ * takenextp() - @mp was woken (or created) to run the P startm() handed
+ * it.  Waking a sleeping thread takes 20-200 us on these VMs, and a new
+ * one longer: a stop-the-world does not wait for that but takes the P
+ * back (claimhandoff()) and puts @mp on sched.mflight, where startm()
+ * may hand it another P before it goes back to sleep.  Returns false,
+ * with @mp no longer spinning, if it has none.
+ */
+static bool takenextp(struct m *mp)
+{
+	struct p *pp = __atomic_exchange_n(&mp->nextp, NULL, __ATOMIC_ACQ_REL);
+	struct m **pm;
+
+	if (!pp) {
+		lock(&sched.lock);
+		if (!mp->inflight) {
+			/* Handed another P since (startm()). */
+			unlock(&sched.lock);
+			pp = __atomic_exchange_n(&mp->nextp, NULL, __ATOMIC_ACQ_REL);
+			if (!pp)
+				throw("takenextp: no P");
+		} else {
+			for (pm = &sched.mflight; *pm != mp; pm = &(*pm)->flightlink)
+				;
+			*pm = mp->flightlink;
+			mp->inflight = false;
+			if (mp->spinning) {
+				mp->spinning = false;
+				if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+					throw("takenextp: negative nmspinning");
+			}
+			unlock(&sched.lock);
+			return false;
+		}
+	}
+	acquirep(mp, pp);
+	return true;
+}
+
+/* handoff() - give @pp to @mp, which will take it in takenextp(). */
+static void handoff(struct m *mp, struct p *pp)
+{
+	__atomic_store_n(&pp->handto, mp, __ATOMIC_RELEASE);
+	__atomic_store_n(&mp->nextp, pp, __ATOMIC_RELEASE);
+}
+
+/*
+ * claimhandoff() - take back @pp if it is still in transit to the M that
+ * startm() woke for it; sched.lock held, the world stopping.
+ */
+static bool claimhandoff(struct p *pp)
+{
+	struct m *to = __atomic_load_n(&pp->handto, __ATOMIC_ACQUIRE);
+	struct p *exp = pp;
+
+	if (!to || !__atomic_compare_exchange_n(&to->nextp, &exp, NULL, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	to->inflight = true;
+	to->flightlink = sched.mflight;
+	sched.mflight = to;
+	return true;
+}
+
+/*
+ * flightget() - an M on sched.mflight, to run @pp at once (no wake-up:
+ * it is awake), or NULL; sched.lock held.
+ */
+static struct m *flightget(struct p *pp, bool spinning)
+{
+	struct m *mp = sched.mflight;
+
+	if (!mp)
+		return NULL;
+	sched.mflight = mp->flightlink;
+	mp->inflight = false;
+	/* Its old spinning state was counted for the P it lost. */
+	if (mp->spinning && atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+		throw("flightget: negative nmspinning");
+	mp->spinning = spinning;
+	handoff(mp, pp);
+	return mp;
+}
+
 /**
  * gort_sched_stopm() - probe point: @mp has no work and goes to sleep.
  */
 __probe void gort_sched_stopm(struct m *mp)
 {
 	PROBE_FRAME();
-	if (msleep(mp, -1) == MSLEEP_GOTP)
-		return;
-	notesleep(&mp->park);
-	noteclear(&mp->park);
-	acquirep(mp, mp->nextp);
-	mp->nextp = NULL;
+	for (;;) {
+		if (msleep(mp, -1) == MSLEEP_GOTP)
+			return;
+		notesleep(&mp->park);
+		noteclear(&mp->park);
+		if (takenextp(mp))
+			return;
+		/* A stop-the-world took the P back: sleep again. */
+		lock(&sched.lock);
+		mput(mp);
+		unlock(&sched.lock);
+	}
 }
 
 /*
@@ -626,8 +718,7 @@ static void stopm_until(struct m *mp, int64_t when)
 	if (woken) {
 		notesleep(&mp->park);
 		noteclear(&mp->park);
-		acquirep(mp, mp->nextp);
-		mp->nextp = NULL;
+		takenextp(mp);		/* without a P if a stop took it */
 	}
 }
 
@@ -639,7 +730,7 @@ __probe void gort_sched_startm(struct m *mp, struct p *pp, bool spinning)
 {
 	PROBE_FRAME();
 	mp->spinning = spinning;
-	mp->nextp = pp;
+	handoff(mp, pp);
 	notewakeup(&mp->park);
 	/* The other half of msleep()'s Dekker pair: the note's store before
 	 * this load (notewakeup's exchange is a full barrier on x86 only). */
@@ -667,6 +758,10 @@ static void startm(struct p *pp, bool spinning)
 		}
 	}
 	nmp = mget();
+	if (!nmp && flightget(pp, spinning)) {
+		unlock(&sched.lock);
+		return;
+	}
 	unlock(&sched.lock);
 	if (!nmp) {
 		int err = newm(pp, spinning);
@@ -786,10 +881,8 @@ static void *mstart(void *arg)
 	signals_minit(mp);
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
-	if (mp->nextp) {
-		acquirep(mp, mp->nextp);
-		mp->nextp = NULL;
-	}
+	if (!takenextp(mp))
+		stopm(mp);
 	mloop(mp);
 }
 
@@ -805,7 +898,7 @@ static int newm(struct p *pp, bool spinning)
 	lock(&sched.lock);
 	mp->id = sched.mnext++;
 	unlock(&sched.lock);
-	mp->nextp = pp;
+	handoff(mp, pp);
 	mp->spinning = spinning;
 	mp->node = -1;
 	mp->alllink = atomic_load(&allms);
@@ -1766,7 +1859,8 @@ __probe void gort_sched_stw(const char *reason, uint32_t stop)
 /*
  * stopTheWorld() - stop every P but the caller's.  Goroutines running
  * user code stop at their next gort call; Ps in syscalls are taken
- * without waiting for the call to return.
+ * without waiting for the call to return, and so are Ps on their way to
+ * an M that has not woken yet.
  */
 void stopTheWorld(const char *reason)
 {
@@ -1805,6 +1899,10 @@ void stopTheWorld(const char *reason)
 		pp = allp[i];
 		if (atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
 			atomic_fetch_add(&pp->syscalltick, 1);
+			sched.stopwait--;
+		} else if (s == Pidle && claimhandoff(pp)) {
+			/* Its M is still waking up: it will find no P. */
+			atomic_store(&pp->status, Pgcstop);
 			sched.stopwait--;
 		}
 	}
