@@ -392,6 +392,8 @@ struct m {
 	bool inflight;			/* on sched.mflight; sched.lock */
 	struct m *alllink;
 	bool spinning;			/* looking for work, counted in nmspinning */
+	bool stwspin;			/* stopped for a stop-the-world: spin
+					 * for the restart before sleeping */
 	bool inherit;			/* next execute inherits the time slice */
 	bool kicknext;			/* a flagged G parked: runnext to the tail */
 	struct g *resume;		/* run this G next (park cancelled) */
@@ -469,6 +471,7 @@ struct schedt {
 
 	int64_t worldstarted;		/* nanotime() startTheWorld restarted Ps */
 	struct note stopnote;
+	int32_t stwcpu;			/* the CPU stopTheWorld() runs on */
 	struct note sysmonnote;
 	struct note mainnote;
 	int mainret;

@@ -620,12 +620,47 @@ __probe void gort_sched_stopm(struct m *mp)
  * are a Dekker pair, both sequentially consistent, so either the waker
  * sees inpoll set or the sleeper sees the note set.
  */
+/*
+ * A stop-the-world lasts 10-200 us as a rule.  An M that stopped its P
+ * for one waits that long for the restart spinning, not asleep: waking a
+ * sleeping thread took 20-200 us here, and when the kernel put the woken
+ * thread on the restarting thread's CPU, that thread lost the CPU, its
+ * pause 1-2 ms longer.  Politely: never on the stopper's CPU, and it
+ * yields every few microseconds to any other thread that wants its CPU
+ * (a goroutine still running towards its preemption point, the look's
+ * helper).
+ */
+#define STW_RESTART_SPIN_NS	(300 * 1000)
+
+static bool stwspin(struct note *n)
+{
+	int64_t end = nanotime() + STW_RESTART_SPIN_NS;
+	int i;
+
+	do {
+		if (sched_getcpu() == atomic_load(&sched.stwcpu))
+			break;
+		for (i = 0; i < 64; i++) {
+			if (load_acquire(&n->key))
+				return true;
+			cpu_relax();
+		}
+		osyield();
+	} while (nanotime() < end);
+	return load_acquire(&n->key) != 0;
+}
+
 static int msleep(struct m *mp, int64_t ns)
 {
 	int64_t now = nanotime();
 	/* Saturating: a timer "never" is INT64_MAX from stopm_until(). */
 	int64_t deadline = ns < 0 ? -1 : ns > INT64_MAX - now ? INT64_MAX : now + ns;
 
+	if (mp->stwspin) {
+		mp->stwspin = false;
+		if (stwspin(&mp->park))
+			return MSLEEP_WOKEN;
+	}
 	if (!netpoll_mode || !netpoll_claim(mp))
 		return notetsleep(&mp->park, ns) ? MSLEEP_WOKEN : MSLEEP_TIMEOUT;
 	for (;;) {
@@ -1482,6 +1517,7 @@ static void gcstopm(struct m *mp)
 	if (--sched.stopwait == 0)
 		notewakeup(&sched.stopnote);
 	unlock(&sched.lock);
+	mp->stwspin = true;
 	stopm(mp);
 }
 
@@ -1878,6 +1914,7 @@ void stopTheWorld(const char *reason)
 	mp = getm();
 	mp->locks++;
 	gort_sched_stw(reason, 1);
+	atomic_store(&sched.stwcpu, sched_getcpu());
 	lock(&sched.lock);
 	procs = atomic_load(&gomaxprocs);
 	sched.stopwait = procs;
