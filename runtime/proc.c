@@ -608,19 +608,6 @@ __probe void gort_sched_stopm(struct m *mp)
 }
 
 /*
- * msleep() - sleep, on the idle list, until startm() hands @mp a P
- * (MSLEEP_WOKEN: the note is or will be set), @ns pass (MSLEEP_TIMEOUT;
- * @ns < 0: never), or, for an M that sleeps in the network poller, the
- * poller readies goroutines and an idle P is free to run them
- * (MSLEEP_GOTP: @mp holds it, off the idle list).
- *
- * An M with io_uring operations in flight must sleep in its ring (only
- * it can reap them), and under epoll one idle M sleeps in epoll_wait.
- * startm() wakes such an M through the poller: inpoll and the note's key
- * are a Dekker pair, both sequentially consistent, so either the waker
- * sees inpoll set or the sleeper sees the note set.
- */
-/*
  * A stop-the-world lasts 10-200 us as a rule.  An M that stopped its P
  * for one waits that long for the restart spinning, not asleep: waking a
  * sleeping thread took 20-200 us here, and when the kernel put the woken
@@ -650,6 +637,19 @@ static bool stwspin(struct note *n)
 	return load_acquire(&n->key) != 0;
 }
 
+/*
+ * msleep() - sleep, on the idle list, until startm() hands @mp a P
+ * (MSLEEP_WOKEN: the note is or will be set), @ns pass (MSLEEP_TIMEOUT;
+ * @ns < 0: never), or, for an M that sleeps in the network poller, the
+ * poller readies goroutines and an idle P is free to run them
+ * (MSLEEP_GOTP: @mp holds it, off the idle list).
+ *
+ * An M with io_uring operations in flight must sleep in its ring (only
+ * it can reap them), and under epoll one idle M sleeps in epoll_wait.
+ * startm() wakes such an M through the poller: inpoll and the note's key
+ * are a Dekker pair, both sequentially consistent, so either the waker
+ * sees inpoll set or the sleeper sees the note set.
+ */
 static int msleep(struct m *mp, int64_t ns)
 {
 	int64_t now = nanotime();
@@ -933,12 +933,14 @@ static int newm(struct p *pp, bool spinning)
 	lock(&sched.lock);
 	mp->id = sched.mnext++;
 	unlock(&sched.lock);
-	handoff(mp, pp);
 	mp->spinning = spinning;
 	mp->node = -1;
 	mp->alllink = atomic_load(&allms);
 	while (!atomic_compare_exchange_weak(&allms, &mp->alllink, mp))
 		;
+	/* Last: from here a stop-the-world may take @pp back and
+	 * flightget() may give @mp another (with its spinning state). */
+	handoff(mp, pp);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 512 * 1024);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
