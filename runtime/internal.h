@@ -472,6 +472,7 @@ struct schedt {
 	int64_t worldstarted;		/* nanotime() startTheWorld restarted Ps */
 	struct note stopnote;
 	int32_t stwcpu;			/* the CPU stopTheWorld() runs on */
+	int32_t nstwspin;		/* Ms in stwspin(), at most ncpu - 1 */
 	struct note sysmonnote;
 	struct note mainnote;
 	int mainret;

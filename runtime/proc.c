@@ -612,29 +612,35 @@ __probe void gort_sched_stopm(struct m *mp)
  * for one waits that long for the restart spinning, not asleep: waking a
  * sleeping thread took 20-200 us here, and when the kernel put the woken
  * thread on the restarting thread's CPU, that thread lost the CPU, its
- * pause 1-2 ms longer.  Politely: never on the stopper's CPU, and it
- * yields every few microseconds to any other thread that wants its CPU
- * (a goroutine still running towards its preemption point, the look's
- * helper).
+ * pause 1-2 ms longer.  Politely: never on the stopper's CPU, no more
+ * spinners than the CPUs the stopper leaves, and it yields every few
+ * microseconds to any other thread that wants its CPU (a goroutine still
+ * running towards its preemption point, the look's helper).
  */
 #define STW_RESTART_SPIN_NS	(300 * 1000)
 
 static bool stwspin(struct note *n)
 {
 	int64_t end = nanotime() + STW_RESTART_SPIN_NS;
+	bool woken = false;
 	int i;
 
-	do {
-		if (sched_getcpu() == atomic_load(&sched.stwcpu))
-			break;
-		for (i = 0; i < 64; i++) {
-			if (load_acquire(&n->key))
-				return true;
-			cpu_relax();
-		}
-		osyield();
-	} while (nanotime() < end);
-	return load_acquire(&n->key) != 0;
+	/* One spinner per CPU the stopper does not use, at most. */
+	if (atomic_fetch_add(&sched.nstwspin, 1) < ncpu - 1) {
+		do {
+			if (sched_getcpu() == atomic_load(&sched.stwcpu))
+				break;
+			for (i = 0; i < 64 && !woken; i++) {
+				woken = load_acquire(&n->key) != 0;
+				cpu_relax();
+			}
+			if (woken)
+				break;
+			osyield();
+		} while (nanotime() < end);
+	}
+	atomic_fetch_sub(&sched.nstwspin, 1);
+	return woken || load_acquire(&n->key) != 0;
 }
 
 /*
