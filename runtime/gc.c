@@ -5,11 +5,11 @@
  *
  * A cycle, run by the GC goroutine (Go's phases, in Go's names):
  *
- *   sweep termination  finish the previous cycle's sweep; start a
- *                      dirty-page interval (gcdirty.c); stop the world,
- *                      set gcmarking, start the world.
- *   concurrent mark    scan the roots and drain the gray set while
- *                      goroutines run; then rounds: collect the pages
+ *   sweep termination  finish the previous cycle's sweep; stop the
+ *                      world, set gcmarking, start the world.
+ *   concurrent mark    start a dirty-page interval (gcdirty.c); scan the
+ *                      roots and drain the gray set while goroutines
+ *                      run; then rounds: collect the pages
  *                      written since the last look, re-scan the black
  *                      objects on them, drain; until a round finds little
  *                      to do.

@@ -389,7 +389,6 @@ struct m {
 	struct p *oldp;			/* P before a syscall */
 	struct m *schedlink;		/* idle list, under sched.lock */
 	struct m *flightlink;		/* sched.mflight, under sched.lock */
-	bool inflight;			/* on sched.mflight; sched.lock */
 	struct m *alllink;
 	bool spinning;			/* looking for work, counted in nmspinning */
 	bool stwspin;			/* stopped for a stop-the-world: spin

@@ -518,17 +518,16 @@ static bool takenextp(struct m *mp)
 
 	if (!pp) {
 		lock(&sched.lock);
-		if (!mp->inflight) {
-			/* Handed another P since (startm()). */
+		for (pm = &sched.mflight; *pm && *pm != mp; pm = &(*pm)->flightlink)
+			;
+		if (!*pm) {
+			/* flightget() took us off: handed another P since. */
 			unlock(&sched.lock);
 			pp = __atomic_exchange_n(&mp->nextp, NULL, __ATOMIC_ACQ_REL);
 			if (!pp)
 				throw("takenextp: no P");
 		} else {
-			for (pm = &sched.mflight; *pm != mp; pm = &(*pm)->flightlink)
-				;
 			*pm = mp->flightlink;
-			mp->inflight = false;
 			if (mp->spinning) {
 				mp->spinning = false;
 				if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
@@ -561,7 +560,6 @@ static bool claimhandoff(struct p *pp)
 	if (!to || !__atomic_compare_exchange_n(&to->nextp, &exp, NULL, false,
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return false;
-	to->inflight = true;
 	to->flightlink = sched.mflight;
 	sched.mflight = to;
 	return true;
@@ -578,7 +576,6 @@ static struct m *flightget(struct p *pp, bool spinning)
 	if (!mp)
 		return NULL;
 	sched.mflight = mp->flightlink;
-	mp->inflight = false;
 	/* Its old spinning state was counted for the P it lost. */
 	if (mp->spinning && atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
 		throw("flightget: negative nmspinning");
@@ -623,17 +620,13 @@ static bool stwspin(struct note *n)
 {
 	int64_t end = nanotime() + STW_RESTART_SPIN_NS;
 	bool woken = false;
-	int i;
 
 	/* One spinner per CPU the stopper does not use, at most. */
 	if (atomic_fetch_add(&sched.nstwspin, 1) < ncpu - 1) {
 		do {
 			if (sched_getcpu() == atomic_load(&sched.stwcpu))
 				break;
-			for (i = 0; i < 64 && !woken; i++) {
-				woken = load_acquire(&n->key) != 0;
-				cpu_relax();
-			}
+			woken = notespin(n, 5 * 1000);
 			if (woken)
 				break;
 			osyield();
