@@ -25,6 +25,9 @@
  *   gcquietoff=1    make the stop-the-world dirty-page look even when no
  *                   page fault since the last concurrent look says it
  *                   would find nothing (gcdirty.c)
+ *   gcassist=1      every allocation's slow path while the GC marks
+ *                   assists, below the goal too, and the markers always
+ *                   share gray objects (tests parallel marking)
  * Unknown names are ignored, as Go does.  Other variables: GORT_MAXPROCS,
  * GORT_STACKSIZE (bytes, K/M suffix allowed), GORT_GC (percent or off),
  * GORT_MEMLIMIT, GORT_GCMODE (uffd, softdirty or stw: the best the kernel
@@ -54,6 +57,7 @@ static const struct {
 	{ "gchelper", &debug.gchelper },
 	{ "gcquietoff", &debug.gcquietoff },
 	{ "gcconcurrent", &debug.gcconcurrent },
+	{ "gcassist", &debug.gcassist },
 };
 
 void parsedebugvars(void)

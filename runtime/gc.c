@@ -40,9 +40,9 @@
  *
  * Conservative everywhere: any aligned word that points into an
  * allocated object (interior pointers too) keeps it; objects allocated
- * GORT_ALLOC_NOSCAN are not scanned.  Only the GC goroutine marks, so the
- * mark stack needs no lock; mark bits are set with atomic OR all the same,
- * as sweepers in other spans share nothing but mcentral locks.
+ * GORT_ALLOC_NOSCAN are not scanned.  The GC goroutine marks, and past
+ * the heap goal so do the goroutines that allocate (mark assists, which
+ * share gray objects with it through a pool: below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,16 +76,19 @@ struct graywork {
 };
 
 /*
- * struct gcwork - the GC goroutine's gray set.  Only the GC goroutine
- * sets mark bits (new objects are white, sweep is done before marking
- * starts), so it does so without atomic read-modify-writes; goroutines
- * that scan their own stacks (gc_selfscan) only collect the words that
- * may be pointers and hand them over.
+ * struct gcwork - a marker's gray set: the GC goroutine's (bgw) or an
+ * assist's (its P's).  New objects are white and sweep is done before
+ * marking starts, so markers are the only writers of mark bits: while
+ * the GC goroutine marks alone it sets them with plain stores, with
+ * assists marking too with atomic ORs (@atomic).  Goroutines that scan
+ * their own stacks (gc_selfscan) only collect the words that may be
+ * pointers and hand them over to the GC goroutine.
  */
 struct gcwork {
 	struct graywork *v;
 	size_t n, cap;
 	uint64_t marked;		/* bytes shaded this cycle */
+	bool atomic;			/* other markers may run: atomic ORs */
 };
 
 static struct gcwork bgw;
@@ -142,11 +145,6 @@ static bool take_handoff(void)
 	return true;
 }
 
-static uint64_t markedsofar(void)
-{
-	return bgw.marked;
-}
-
 static void graypush(struct gcwork *w, uintptr_t lo, uintptr_t hi)
 {
 	if (unlikely(w->n == w->cap))
@@ -166,13 +164,14 @@ static inline uintptr_t typedbit(const struct mspan *s, uint32_t idx)
 }
 
 /*
- * typed_words() - call @fn(word, address) for each word of typed object
- * [@b, @end) in [@lo, @hi) that its type marks as a possible pointer.
+ * typed_words() - call @fn(@w, word, address) for each word of typed
+ * object [@b, @end) in [@lo, @hi) that its type marks as a possible pointer.
  * The type is the object's last word; without one (not set yet) every
  * word is a possible pointer.
  */
-static __always_inline void typed_words(uintptr_t b, uintptr_t end, uintptr_t lo, uintptr_t hi,
-					void (*fn)(uintptr_t v, uintptr_t at))
+static __always_inline void typed_words(struct gcwork *w, uintptr_t b, uintptr_t end,
+					uintptr_t lo, uintptr_t hi,
+					void (*fn)(struct gcwork *w, uintptr_t v, uintptr_t at))
 {
 	const struct gort_type *t = *(const struct gort_type *const *)(end - 8);
 	uintptr_t e, p, words;
@@ -182,7 +181,7 @@ static __always_inline void typed_words(uintptr_t b, uintptr_t end, uintptr_t lo
 		hi = end;
 	if (!t) {
 		for (p = lo; p + 8 <= hi; p += 8)
-			fn(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED), p);
+			fn(w, __atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED), p);
 		return;
 	}
 	words = t->size / 8;
@@ -201,7 +200,7 @@ static __always_inline void typed_words(uintptr_t b, uintptr_t end, uintptr_t lo
 				continue;
 			p = e + i * 8;
 			if (p >= lo && p + 8 <= hi)
-				fn(__atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED), p);
+				fn(w, __atomic_load_n((uintptr_t *)p, __ATOMIC_RELAXED), p);
 		}
 	}
 }
@@ -220,9 +219,9 @@ static __always_inline void markspan(struct gcwork *w, struct mspan *s, uintptr_
 
 	if ((s->spanclass >> 1) == 0) {
 		if (!__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&s->largemark, __ATOMIC_RELAXED))
-			return;
-		__atomic_store_n(&s->largemark, 1, __ATOMIC_RELAXED);
+		    __atomic_load_n(&s->largemark, __ATOMIC_RELAXED) ||
+		    __atomic_exchange_n(&s->largemark, 1, __ATOMIC_RELAXED))
+			return;		/* or another marker got there first */
 		/* Before any scan of it: gc_wb()'s Dekker pair. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		w->marked += s->npages * PAGE_SIZE;
@@ -241,7 +240,11 @@ static __always_inline void markspan(struct gcwork *w, struct mspan *s, uintptr_
 	m = __atomic_load_n(mw, __ATOMIC_RELAXED);
 	if (m & bit)
 		return;
-	__atomic_store_n(mw, m | bit, __ATOMIC_RELAXED);	/* one writer */
+	/* With assists marking too, only the one that sets the bit scans. */
+	if (!w->atomic)
+		__atomic_store_n(mw, m | bit, __ATOMIC_RELAXED);
+	else if (__atomic_fetch_or(mw, bit, __ATOMIC_RELAXED) & bit)
+		return;
 	w->marked += s->elemsize;
 	if (!(s->spanclass & 1)) {
 		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
@@ -355,16 +358,17 @@ static __noasan void scanrange(struct gcwork *w, uintptr_t lo, uintptr_t hi)
 	}
 }
 
-static void markword_bg(uintptr_t v, uintptr_t at)
+static void markword_at(struct gcwork *w, uintptr_t v, uintptr_t at)
 {
 	(void)at;
-	markword(&bgw, v);
+	markword(w, v);
 }
 
 /* The words of typed object [@b, @end) within [@lo, @hi). */
-static __noasan void scantyped(uintptr_t b, uintptr_t end, uintptr_t lo, uintptr_t hi)
+static __noasan void scantyped(struct gcwork *w, uintptr_t b, uintptr_t end, uintptr_t lo,
+			       uintptr_t hi)
 {
-	typed_words(b, end, lo, hi, markword_bg);
+	typed_words(w, b, end, lo, hi, markword_at);
 }
 
 static int64_t yielded;		/* ns the GC goroutine spent preempted */
@@ -379,17 +383,230 @@ static void gcyield(void)
 	yielded += nanotime() - t;
 }
 
-static void scanwork(struct graywork w)
+/*
+ * Big objects are scanned a chunk at a time, the rest pushed back gray:
+ * a marker shares it, and an assist stops for the world within a chunk.
+ * A later chunk of a typed large object is {lo | 2, hi}; its span gives
+ * the object's bounds (and so its type).
+ */
+#define CHUNK	(128 << 10)
+
+static __always_inline void scanwork(struct gcwork *gw, struct graywork w)
 {
-	if (w.lo & 1)
-		scantyped(w.lo & ~(uintptr_t)1, w.hi, w.lo & ~(uintptr_t)1, w.hi);
-	else
-		scanrange(&bgw, w.lo, w.hi);
+	uintptr_t b, end, lo, hi = w.hi;
+
+	if (!(w.lo & 3)) {
+		if (hi - w.lo > CHUNK) {
+			hi = w.lo + CHUNK;
+			graypush(gw, hi, w.hi);
+		}
+		scanrange(gw, w.lo, hi);
+		return;
+	}
+	lo = w.lo & ~(uintptr_t)3;
+	if (w.lo & 1) {
+		b = lo;
+		end = w.hi;
+	} else {
+		struct mspan *s = spanof(lo);
+
+		b = s->base;
+		end = s->base + s->npages * PAGE_SIZE;
+	}
+	if (hi - lo > CHUNK) {
+		hi = lo + CHUNK;
+		graypush(gw, hi | 2, w.hi);
+	}
+	scantyped(gw, b, end, lo, hi);
+}
+
+/* ---- mark assists: the gray objects the markers share ---- */
+
+/*
+ * A goroutine that allocates past the heap goal while the GC marks helps
+ * it mark (Go's mark assist) instead of waiting for the cycle.  Assists
+ * take packets of gray objects from a pool and mark with a gray stack of
+ * their own, their P's (they hold their P while they have gray objects:
+ * marking has no preemption point).  Mark bits are set with atomic ORs,
+ * and only the marker that sets an object's bit scans it.  A marker that
+ * holds two gray objects or more puts the oldest half (in a depth-first
+ * mark, the roots of the biggest subtrees) in the pool when somebody
+ * waits for work; an assist with nothing to take sleeps until some is
+ * shared or marking ends.  An assist asked to stop (at a stop-the-world)
+ * first puts all its gray objects in the pool: with the world stopped,
+ * every gray object is in the pool or with the GC goroutine.
+ */
+#define PKT	128
+
+struct graypkt {
+	struct graypkt *next;
+	uint32_t n;
+	struct graywork v[PKT];
+};
+
+static struct {
+	struct lock lock;		/* leaf */
+	struct graypkt *full, *free;
+	uint32_t nhelping;		/* assists that hold gray objects */
+	uint32_t nsleep;		/* assists asleep on sema */
+	uint32_t wanted;		/* atomic: markers waiting for work */
+	uint32_t sema;
+	uint64_t marked;		/* atomic: bytes assists shaded, this cycle */
+	int64_t ns;			/* atomic: ns assists marked, this cycle */
+	uint64_t nassists;		/* atomic: gort_gc_assist() calls, ever */
+	bool parallel;			/* share: GOMAXPROCS > 1, set per cycle */
+} pool;
+
+static uint64_t markedsofar(void)
+{
+	return bgw.marked + __atomic_load_n(&pool.marked, __ATOMIC_RELAXED);
+}
+
+/* A free packet; pool.lock held. */
+static struct graypkt *pktget(void)
+{
+	struct graypkt *pk = pool.free;
+
+	if (!pk) {
+		size_t i, n = 64;
+
+		pk = sysmap(n * sizeof(*pk));
+		if (!pk)
+			throw("gc: out of memory for gray packets");
+		for (i = 1; i < n - 1; i++)
+			pk[i].next = &pk[i + 1];
+		pk[n - 1].next = NULL;
+		pool.free = &pk[1];
+		return pk;
+	}
+	pool.free = pk->next;
+	return pk;
+}
+
+/* Put the oldest min(@k, PKT) gray objects of @w in the pool (the lock
+ * held), waking an assist that sleeps for want of work. */
+static bool putpkt(struct gcwork *w, size_t k)
+{
+	struct graypkt *pk = pktget();
+
+	if (k > PKT)
+		k = PKT;
+	memcpy(pk->v, w->v, k * sizeof(*w->v));
+	memmove(w->v, w->v + k, (w->n - k) * sizeof(*w->v));
+	w->n -= k;
+	pk->n = k;
+	pk->next = pool.full;
+	pool.full = pk;
+	if (!pool.nsleep)
+		return false;
+	pool.nsleep--;
+	__atomic_sub_fetch(&pool.wanted, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* Ready an assist that sleeps for want of work.  Without yielding: a
+ * marker holds its P's gray stack and must not lose its P here. */
+static void wakeassist(void)
+{
+	struct m *mp = getm();
+
+	mp->locks++;
+	semrelease1(&pool.sema, false);
+	mp->locks--;
+}
+
+/* Half of @w's gray objects to a marker that waits for work. */
+static void share(struct gcwork *w)
+{
+	bool wake;
+
+	/*
+	 * Assists mark only what the pool gives them: until the GC
+	 * goroutine first shares, in a cycle, it marks alone, and sets
+	 * mark bits without the cost of a locked instruction.
+	 */
+	w->atomic = true;
+	lock(&pool.lock);
+	wake = putpkt(w, w->n / 2);
+	unlock(&pool.lock);
+	if (wake)
+		wakeassist();
 }
 
 /*
- * Drain the gray set.  @concurrent: let other goroutines run now and
- * then (cooperative preemption: we are one of them).
+ * Move a packet from the pool to @w.  @held: the caller is an assist and
+ * says whether it holds gray objects already (pool.nhelping counts it);
+ * updated.  With none to take, an assist holds nothing any more.
+ */
+static bool takepkt(struct gcwork *w, bool *held)
+{
+	struct graypkt *pk;
+	uint32_t i;
+
+	lock(&pool.lock);
+	pk = pool.full;
+	if (!pk) {
+		if (held && *held) {
+			pool.nhelping--;
+			*held = false;
+		}
+		unlock(&pool.lock);
+		return false;
+	}
+	pool.full = pk->next;
+	if (held && !*held) {
+		pool.nhelping++;
+		*held = true;
+	}
+	for (i = 0; i < pk->n; i++)
+		graypush(w, pk->v[i].lo, pk->v[i].hi);
+	pk->next = pool.free;
+	pool.free = pk;
+	unlock(&pool.lock);
+	return true;
+}
+
+/* No gray object in the pool and none with an assist. */
+static bool pooldone(void)
+{
+	bool done;
+
+	lock(&pool.lock);
+	done = !pool.full && !pool.nhelping;
+	unlock(&pool.lock);
+	return done;
+}
+
+/* Marking is over: wake the assists that sleep for want of work. */
+static void wakeassists(void)
+{
+	uint32_t n;
+
+	lock(&pool.lock);
+	n = pool.nsleep;
+	pool.nsleep = 0;
+	__atomic_sub_fetch(&pool.wanted, n, __ATOMIC_RELAXED);
+	unlock(&pool.lock);
+	while (n--)
+		semrelease1(&pool.sema, false);
+}
+
+enum drainmode { DRAIN_STW, DRAIN_BG, DRAIN_ASSIST };
+
+/* An assist gives up: asked to stop, or to scan its own stack. */
+static bool assist_stop(void)
+{
+	struct g *gp = getg();
+
+	return atomic_load(&sched.gcwaiting) ||
+	       __atomic_load_n(&gp->preempt, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&gp->gcscanreq, __ATOMIC_RELAXED);
+}
+
+/*
+ * drainlocal() - scan the gray objects of @w until it is empty; false if
+ * an assist (@mode) was asked to stop first: its gray objects are then
+ * all back in @w.
  *
  * Scanning is a pointer chase: the object popped is usually the one just
  * pushed, not yet in cache.  A popped object is prefetched and queued;
@@ -400,42 +617,92 @@ static void scanwork(struct graywork w)
  */
 #define PFQ	16
 
-static void drain(bool concurrent)
+static bool drainlocal(struct gcwork *w, enum drainmode mode)
 {
 	struct graywork q[PFQ];
 	unsigned int n = 0, head = 0, nq = 0;
 
 	for (;;) {
-		struct graywork w;
+		struct graywork x;
 
-		if (!bgw.n && !take_handoff()) {
+		if (!w->n) {
 			if (!nq)
-				break;
+				return true;
 			/* Nothing new: scan the oldest queued. */
-			w = q[head];
+			x = q[head];
 			head = (head + 1) % PFQ;
 			nq--;
-			scanwork(w);
+			scanwork(w, x);
 			continue;
 		}
-		if (!bgw.n)
-			continue;	/* the handoff shaded nothing new */
-		w = bgw.v[--bgw.n];
-		__builtin_prefetch((void *)(w.lo & ~(uintptr_t)1));
+		x = w->v[--w->n];
+		__builtin_prefetch((void *)(x.lo & ~(uintptr_t)3));
 		if (nq < PFQ) {
-			q[(head + nq++) % PFQ] = w;
+			q[(head + nq++) % PFQ] = x;
 			continue;
 		}
 		{
-			struct graywork x = q[head];
+			struct graywork y = q[head];
 
-			q[head] = w;
+			q[head] = x;
 			head = (head + 1) % PFQ;
-			scanwork(x);
+			scanwork(w, y);
 		}
-		if (concurrent && !(++n & 255))
+		if (++n & 63)
+			continue;
+		if (unlikely(__atomic_load_n(&pool.wanted, __ATOMIC_RELAXED) || debug.gcassist) &&
+		    w->n >= 2 && mode != DRAIN_STW && (pool.parallel || debug.gcassist))
+			share(w);
+		if (n & 255)
+			continue;
+		if (mode == DRAIN_BG) {
 			gcyield();
+		} else if (mode == DRAIN_ASSIST && assist_stop()) {
+			for (; nq; nq--, head = (head + 1) % PFQ)
+				graypush(w, q[head].lo, q[head].hi);
+			return false;
+		}
 	}
+}
+
+/*
+ * Drain the gray set: the GC goroutine's, the handed-over words, the
+ * pool, and what assists hold, until all are empty.  @concurrent: let
+ * other goroutines run now and then (cooperative preemption: we are one
+ * of them).
+ */
+static void drain(bool concurrent)
+{
+	bool wanting = false;
+
+	for (;;) {
+		if (bgw.n) {
+			drainlocal(&bgw, concurrent ? DRAIN_BG : DRAIN_STW);
+			continue;
+		}
+		if (take_handoff() || takepkt(&bgw, NULL))
+			continue;
+		if (pooldone()) {
+			/* No assist marks until we share again. */
+			bgw.atomic = false;
+			break;
+		}
+		/* Assists hold the rest: ask them for some. */
+		if (!concurrent)
+			throw("gc: an assist holds gray objects with the world stopped");
+		if (!wanting) {
+			__atomic_add_fetch(&pool.wanted, 1, __ATOMIC_RELAXED);
+			wanting = true;
+		}
+		{
+			int64_t t = nanotime();
+
+			gort_yield();
+			yielded += nanotime() - t;
+		}
+	}
+	if (wanting)
+		__atomic_sub_fetch(&pool.wanted, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- roots ---- */
@@ -967,7 +1234,7 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 			if (!s->elemsize) {
 				if (__atomic_load_n(&s->largemark, __ATOMIC_ACQUIRE)) {
 					if (__atomic_load_n(&s->largetyped, __ATOMIC_ACQUIRE))
-						scantyped(s->base, send, lo, end);
+						scantyped(&bgw, s->base, send, lo, end);
 					else
 						scanrange(&bgw, lo, end);
 					rescanned += end - lo;
@@ -984,7 +1251,7 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 						uintptr_t z = b + s->elemsize > end ? end : b + s->elemsize;
 
 						if (typedbit(s, i))
-							scantyped(b, b + s->elemsize, a, z);
+							scantyped(&bgw, b, b + s->elemsize, a, z);
 						else
 							scanrange(&bgw, a, z);
 						rescanned += z - a;
@@ -1101,8 +1368,9 @@ static __noasan void ck_range(uintptr_t lo, uintptr_t hi, const char *what)
 		ck_word(*(uintptr_t *)p, p, what);
 }
 
-static void ck_heapword(uintptr_t v, uintptr_t at)
+static void ck_heapword(struct gcwork *w, uintptr_t v, uintptr_t at)
 {
+	(void)w;
 	ck_word(v, at, "a typed heap object");
 }
 
@@ -1171,7 +1439,7 @@ static void checkmark(void)
 		uintptr_t b = w.lo & ~(uintptr_t)1;
 
 		if (w.lo & 1)
-			typed_words(b, w.hi, b, w.hi, ck_heapword);
+			typed_words(NULL, b, w.hi, b, w.hi, ck_heapword);
 		else
 			ck_range(w.lo, w.hi, "a heap object");
 	}
@@ -1250,7 +1518,7 @@ static void gccycle(bool forced)
 	int64_t tstop1, tstop2 = 0, tlook = 0, troots = 0, tdrain;
 	uint64_t heap0, heapterm, pages = 0, dirty = 0;
 	int procs = atomic_load(&gomaxprocs);
-	int64_t markcpu;
+	int64_t markcpu, assistcpu;
 	uint32_t cycle = gc.started + 1, rounds = 0;
 	struct gcdirty_stamp stamp = { .ok = false };
 	bool quiet = false;
@@ -1275,6 +1543,12 @@ static void gccycle(bool forced)
 	tstop1 = nanotime();
 	gc.started = cycle;
 	bgw.marked = 0;
+	bgw.atomic = false;
+	/* On one P, an assist and the GC goroutine never mark at once:
+	 * sharing would only cost; assists sleep to the end of the mark. */
+	pool.parallel = procs > 1;
+	__atomic_store_n(&pool.marked, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&pool.ns, 0, __ATOMIC_RELAXED);
 	yielded = 0;
 	if (!cyclestw) {
 		__atomic_store_n(&gcmarking, 1, __ATOMIC_SEQ_CST);
@@ -1350,6 +1624,8 @@ static void gccycle(bool forced)
 	if (!cyclestw) {
 		stopTheWorld("GC mark termination");
 		tstop2 = nanotime();
+		/* Assists stop holding nothing: the GC goroutine marks alone. */
+		bgw.atomic = false;
 	}
 	heapterm = heap_alloc_bytes();
 	gc.heapterm = heapterm;
@@ -1390,6 +1666,7 @@ static void gccycle(bool forced)
 	gort_gc_phase(&gc, _GCoff);
 	startTheWorld();
 	stw2 = sched.worldstarted - t2;
+	wakeassists();
 	t4 = nanotime();
 	if (debug.gctrace > 1 && !cyclestw)
 		printf_raw("gc %u: mark termination: stopped in %.3f ms, %llu dirty pages in %.3f ms%s, "
@@ -1404,8 +1681,9 @@ static void gccycle(bool forced)
 	markcpu = (t2 - t1) - yielded;
 	if (markcpu < 0)
 		markcpu = 0;
+	assistcpu = __atomic_load_n(&pool.ns, __ATOMIC_RELAXED);
 	lock(&gc.lock);
-	gc.gccpu += (stw1 + stw2) * procs + markcpu;
+	gc.gccpu += (stw1 + stw2) * procs + markcpu + assistcpu;
 	unlock(&gc.lock);
 	if (debug.gctrace) {
 		uint64_t stk = 0, stksys, glob = 0;
@@ -1415,14 +1693,14 @@ static void gccycle(bool forced)
 		for (i = 0; i < ndataroots; i++)
 			glob += dataroots[i].hi - dataroots[i].lo;
 		/* Go's format; "ms cpu" is STW + assist/background/idle + STW
-		 * (assists wait here instead of working: 0). */
+		 * (no idle workers here: 0). */
 		printf_raw("gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, "
-			   "%.3f+0/%.3f/0+%.3f ms cpu, %llu->%llu->%llu MB, %llu MB goal, "
+			   "%.3f+%.3f/%.3f/0+%.3f ms cpu, %llu->%llu->%llu MB, %llu MB goal, "
 			   "%llu MB stacks, %llu MB globals, %d P%s; %s: %llu dirty pages, %u rounds%s\n",
 			   cycle, (double)(t0 - sched.starttime) / 1e9,
 			   (int)(100.0 * (double)gc.gccpu / ((double)(t4 - sched.starttime) * procs) + 0.5),
 			   stw1 / 1e6, (t2 - t1) / 1e6, stw2 / 1e6,
-			   stw1 * procs / 1e6, markcpu / 1e6, stw2 * procs / 1e6,
+			   stw1 * procs / 1e6, assistcpu / 1e6, markcpu / 1e6, stw2 * procs / 1e6,
 			   (unsigned long long)(heap0 >> 20), (unsigned long long)(heapterm >> 20),
 			   (unsigned long long)(gc.marked >> 20), (unsigned long long)(gc.goal >> 20),
 			   (unsigned long long)(stk >> 20), (unsigned long long)(glob >> 20),
@@ -1445,6 +1723,7 @@ static void gccycle(bool forced)
 		gc.dirtypages += dirty;
 		gc.rounds += rounds;
 		gc.quietlooks += quiet;
+		gc.assistbytes += __atomic_load_n(&pool.marked, __ATOMIC_RELAXED);
 		n = gc.nwaiters;
 		gc.nwaiters = 0;
 		unlock(&gc.lock);
@@ -1522,27 +1801,84 @@ void gc_alloc_hook(uint64_t bytes, struct mcache *c)
 	c->gcwake = true;
 }
 
+/* The gray stack of the assists that run on @pp. */
+static struct gcwork *assistwork(struct p *pp)
+{
+	if (!pp->gcw) {
+		pp->gcw = sysmap(sizeof(struct gcwork));
+		if (!pp->gcw)
+			throw("gc: out of memory for an assist's gray stack");
+		pp->gcw->atomic = true;
+	}
+	return pp->gcw;
+}
+
+/* An assist that holds gray objects puts them all in the pool. */
+static void flushwork(struct gcwork *w, bool *held)
+{
+	unsigned int wake = 0;
+
+	lock(&pool.lock);
+	while (w->n)
+		wake += putpkt(w, w->n);
+	pool.nhelping--;
+	*held = false;
+	unlock(&pool.lock);
+	while (wake--)
+		wakeassist();
+}
+
 /**
  * gort_gc_assist() - probe point: goroutine @gp allocated past the heap
- * goal (@heaplive bytes in use) while cycle @g->started marks, and waits
- * for the cycle; Go's assists do mark work instead, ours let the GC
- * goroutine have the CPU.
+ * goal (@heaplive bytes in use) while cycle @g->started marks, and helps
+ * mark until the mark is over: it takes gray objects from the pool the
+ * markers share, and sleeps when there are none to take.  (Below the
+ * goal, with GORT_DEBUG=gcassist=1: it marks what it can take, and goes
+ * back to its work when there is none.)
  */
 __probe void gort_gc_assist(struct gcstate *g, struct g *gp, uint64_t heaplive)
 {
 	uint32_t cycle = g->started;
-	bool got;
 
 	PROBE_FRAME();
 	(void)gp, (void)heaplive;
-	lock(&g->lock);
-	if (g->done == cycle || !__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE)) {
-		unlock(&g->lock);
-		return;
+	__atomic_add_fetch(&pool.nassists, 1, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&g->started, __ATOMIC_RELAXED) == cycle) {
+		/* Our P, and so our gray stack, may change at each stop. */
+		struct gcwork *w = assistwork(getm()->p);
+		bool held = false, got;
+		int64_t t;
+
+		if (takepkt(w, &held)) {
+			t = nanotime();
+			for (;;) {
+				if (!drainlocal(w, DRAIN_ASSIST)) {
+					flushwork(w, &held);
+					break;
+				}
+				if (!takepkt(w, &held))
+					break;
+			}
+			__atomic_add_fetch(&pool.marked, w->marked, __ATOMIC_RELAXED);
+			w->marked = 0;
+			__atomic_add_fetch(&pool.ns, nanotime() - t, __ATOMIC_RELAXED);
+			preemptcheck();
+			continue;
+		}
+		if (__atomic_load_n(&g->heaplive, __ATOMIC_RELAXED) <= g->goal)
+			break;		/* gcassist=1 */
+		lock(&pool.lock);
+		if (pool.full || !__atomic_load_n(&gcmarking, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&g->started, __ATOMIC_RELAXED) != cycle) {
+			unlock(&pool.lock);
+			continue;
+		}
+		pool.nsleep++;
+		__atomic_add_fetch(&pool.wanted, 1, __ATOMIC_RELAXED);
+		unlock(&pool.lock);
+		semacquire1(&pool.sema, false, waitReasonGCAssistWait, -1, &got);
 	}
-	g->nwaiters++;
-	unlock(&g->lock);
-	semacquire1(&g->donesema, false, waitReasonGarbageCollection, -1, &got);
 }
 
 /* gc_assist() - from gort_alloc's slow path: over the goal while marking. */
@@ -1551,8 +1887,8 @@ void gc_assist(void)
 	uint64_t live = __atomic_load_n(&gc.heaplive, __ATOMIC_RELAXED);
 	struct g *gp = getg();
 
-	if (live > gc.goal && gc.goal && __atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE) &&
-	    gp && gp != gc.bg)
+	if (((live > gc.goal && gc.goal) || debug.gcassist) &&
+	    __atomic_load_n(&gcmarking, __ATOMIC_ACQUIRE) && gp && gp != gc.bg)
 		gort_gc_assist(&gc, gp, live);
 }
 
@@ -1742,6 +2078,8 @@ __export int gort_read_gcstats(struct gort_gcstats *out)
 	st.dirty_pages = gc.dirtypages;
 	st.mark_rounds = gc.rounds;
 	st.quiet_looks = gc.quietlooks;
+	st.assists = __atomic_load_n(&pool.nassists, __ATOMIC_RELAXED);
+	st.assist_bytes = gc.assistbytes;
 	st.finalizers_run = __atomic_load_n(&gc.finrun, __ATOMIC_RELAXED);
 	st.stacks_shrunk = __atomic_load_n(&gc.nshrunk, __ATOMIC_RELAXED);
 	st.stack_bytes_released = __atomic_load_n(&gc.shrunkbytes, __ATOMIC_RELAXED);

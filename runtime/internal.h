@@ -168,6 +168,7 @@ struct debugvars {
 	int gcconcurrent;	/* no stop-the-world marking of small heaps */
 	int gchelper;		/* the last look's helper: 0 auto, 1 always, -1 never */
 	int gcquietoff;		/* always make the last look, even after no fault */
+	int gcassist;		/* assist below the goal too; always share */
 };
 extern struct debugvars debug;
 
@@ -242,6 +243,7 @@ enum waitreason {
 	waitReasonSelectNoCases,
 	waitReasonGarbageCollection,
 	waitReasonFinalizerWait,
+	waitReasonGCAssistWait,
 	waitReasonMax,
 };
 extern const char *const waitreasonstrings[waitReasonMax];
@@ -351,6 +353,7 @@ struct p {
 	struct g *gfree[GFREE_LOCAL_MAX];
 	int32_t node;			/* heap (NUMA) node index */
 	struct mcache *mcache;		/* the heap's per-P cache */
+	struct gcwork *gcw;		/* mark assists' gray stack (gc.c) */
 	int64_t stackinuse;		/* bytes of stacks attached here - detached */
 	int32_t nstackcache;		/* free default-size stacks, LIFO */
 	uintptr_t stackcache[STACKCACHE];

@@ -58,6 +58,7 @@ struct gcstate {
 	int64_t gccpu;			/* ns the GC goroutine worked */
 	uint64_t dirtypages, rounds, finrun;
 	uint64_t quietlooks;		/* last looks skipped: gcdirty_quiet() */
+	uint64_t assistbytes;		/* marked by assists, all cycles */
 	uint64_t nshrunk, shrunkbytes;	/* stack_shrink(), GC goroutine only */
 	uint64_t stresscount;
 };

@@ -48,6 +48,7 @@ const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonSelectNoCases] = "select (no cases)",
 	[waitReasonGarbageCollection] = "garbage collection",
 	[waitReasonFinalizerWait] = "finalizer wait",
+	[waitReasonGCAssistWait] = "GC assist wait",
 };
 
 static const char *const gstatusstrings[] = {

@@ -117,6 +117,8 @@ struct gort_gcstats {
 	uint64_t stack_bytes_released;	/* by them (that may have been resident) */
 	uint64_t quiet_looks;		/* mark terminations that made no dirty-page
 					 * look: no page fault since the last round */
+	uint64_t assists;		/* allocations that helped mark (past the goal) */
+	uint64_t assist_bytes;		/* what they marked, all cycles */
 	size_t :0;
 };
 
