@@ -77,9 +77,12 @@
  *
  * Variants: uffd-wp (the default), soft-dirty and stw (GORT_GCMODE), each
  * on 1 and 2 Ps; but in stw mode with GORT_DEBUG=gcconcurrent=1, so that
- * the small heap is marked concurrently, not in a pause, and gchelper=1,
+ * the small heap is marked concurrently, not in a pause, gchelper=1,
  * so that the last look is shared with the helper thread as on a big
- * heap.  soft-dirty falls back to stw where the kernel lacks it;
+ * heap, and gcassist=1, so that the mutators' allocations assist the
+ * mark in every cycle (far below the goal, where they otherwise would
+ * not): gray objects go back and forth between the GC goroutine and
+ * assists that are then stopped for mark termination mid-drain.  soft-dirty falls back to stw where the kernel lacks it;
  * the mode that ran is printed, not asserted.  GT_GC_SCALE=percent scales
  * the cycle target and the step minimum; sanitizer builds, several times
  * slower, default to half (5,000 cycles in all) unless it is set.
@@ -1019,8 +1022,10 @@ static void race_step(struct mstate *m, bool idle)
 }
 
 /*
- * pace() - the collector has no mark assists: goroutines that allocate
- * faster than it sweeps would grow the heap without bound.  After
+ * pace() - mark assists hold a goroutine back only past the heap goal,
+ * which gcstress's small heap never reaches (gcassist=1's assists only
+ * mark what they can take, then return): goroutines that allocate
+ * faster than the sweep would grow the heap without bound.  After
  * PACE_ALLOCS allocations of its own, a mutator that has seen no cycle
  * complete since its last look keeps changing the heap without
  * allocating (moves, rotations, updates, traveller hops; a yield every
@@ -1272,6 +1277,17 @@ static int stress_main(void *arg)
 	       "pauses %.1f ms in total\n",
 	       steps, idle, paced, verifies, hops[0], hops[1], hops[2], sent, totals[0],
 	       (double)st.pause_total_ns / 1e6);
+	printf("# %llu assists, which marked %llu KB\n",
+	       (unsigned long long)(st.assists - st0.assists),
+	       (unsigned long long)((st.assist_bytes - st0.assist_bytes) >> 10));
+	/*
+	 * gcassist=1: every concurrent cycle has them.  They mark beside the
+	 * GC goroutine on 2 Ps; on 1 P only what it shared before yielding,
+	 * often nothing new.
+	 */
+	if (strcmp(st.mode, "stw") && S.v->maxprocs > 1 &&
+	    !GCHECK(st.assists > st0.assists && st.assist_bytes > st0.assist_bytes))
+		fprintf(stderr, "# no assist marked anything\n");
 	return 0;
 }
 
@@ -1287,7 +1303,8 @@ TEST_F_TIMEOUT(stress, lost_objects, STRESS_TIMEOUT)
 	S.min_steps = stress_scale(MIN_STEPS);
 	/* Concurrent marking even of a small heap, but in stw mode. */
 	snprintf(dbg, sizeof(dbg), "gcstress=%d%s", STRESS_N,
-		 variant->gcmode && !strcmp(variant->gcmode, "stw") ? "" : ",gcconcurrent=1,gchelper=1");
+		 variant->gcmode && !strcmp(variant->gcmode, "stw") ? "" :
+		 ",gcconcurrent=1,gchelper=1,gcassist=1");
 	setenv("GORT_DEBUG", dbg, 1);
 	if (variant->gcmode)
 		setenv("GORT_GCMODE", variant->gcmode, 1);
