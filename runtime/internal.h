@@ -262,7 +262,7 @@ struct timer {
 	struct p * pp;
 	int32_t idx;		/* heap index, -1 when not in a heap */
 	bool sync;		/* deltimer() waits for a running callback */
-	uint32_t running;	/* sync: its callback is running now */
+	uint32_t running;	/* sync: callbacks running now (a count) */
 };
 
 /*

@@ -149,11 +149,17 @@ bool deltimer(struct timer *t)
 			 * checktimers.  A sync timer's callback may be running:
 			 * wait for it (it is short and never blocks), then look
 			 * again, since a ticker is back in the heap by then.
+			 * Look again even if no callback runs any more: we may
+			 * have seen pp == NULL inside the window and running
+			 * only after the callback had returned (a ticker freed
+			 * that way stayed in the heap and fired on freed memory).
 			 */
-			if (!t->sync || !load_acquire(&t->running))
+			if (!t->sync)
 				return removed;
 			while (load_acquire(&t->running))
 				osyield();
+			if (!atomic_load(&t->pp))
+				return removed;
 			continue;
 		}
 		lock(&pp->timerlock);
@@ -189,9 +195,12 @@ int64_t checktimers(struct p *pp, int64_t now, bool *ran)
 		 * Running before it leaves the heap: a deltimer() that then
 		 * sees t->pp == NULL (release store in heap_remove, paired
 		 * with its acquire load) also sees it running, and waits.
+		 * A count, not a flag: the owner's M and a stealing M may run
+		 * a short-period ticker's callback at once, and the first to
+		 * return must not tell deltimer() that none runs.
 		 */
 		if (sync)
-			store_relaxed(&t->running, 1);
+			__atomic_add_fetch(&t->running, 1, __ATOMIC_RELAXED);
 		heap_remove(pp, 0);
 		if (t->period > 0) {
 			t->when += t->period * (1 + (now - t->when) / t->period);
@@ -202,7 +211,7 @@ int64_t checktimers(struct p *pp, int64_t now, bool *ran)
 		/* A sync timer may be freed as soon as this store lands;
 		 * others (gort_after) may free themselves in f: no touch. */
 		if (sync)
-			store_release(&t->running, 0);
+			__atomic_sub_fetch(&t->running, 1, __ATOMIC_RELEASE);
 		*ran = true;
 		lock(&pp->timerlock);
 	}
