@@ -144,15 +144,10 @@ bool deltimer(struct timer *t)
 
 		if (!pp) {
 			/*
-			 * Not in a heap: fired, never armed, or between
-			 * heap_remove and the re-arm of a periodic timer inside
-			 * checktimers.  A sync timer's callback may be running:
-			 * wait for it (it is short and never blocks), then look
-			 * again, since a ticker is back in the heap by then.
-			 * Look again even if no callback runs any more: we may
-			 * have seen pp == NULL inside the window and running
-			 * only after the callback had returned (a ticker freed
-			 * that way stayed in the heap and fired on freed memory).
+			 * Not in a heap: fired (a one-shot timer), never armed,
+			 * or removed by us.  A sync timer's callback may be
+			 * running: wait for it (it is short and never blocks).
+			 * Then look again, in case the owner re-armed it.
 			 */
 			if (!t->sync)
 				return removed;
@@ -201,10 +196,17 @@ int64_t checktimers(struct p *pp, int64_t now, bool *ran)
 		 */
 		if (sync)
 			__atomic_add_fetch(&t->running, 1, __ATOMIC_RELAXED);
-		heap_remove(pp, 0);
+		/*
+		 * A ticker is re-armed in place (as Go does): it never leaves
+		 * the heap, so deltimer() never sees it out of one for a
+		 * moment and takes that for fired.
+		 */
 		if (t->period > 0) {
 			t->when += t->period * (1 + (now - t->when) / t->period);
-			heap_add(pp, t);
+			siftdown(pp->timers, pp->ntimers, 0);
+			atomic_store(&pp->timer0when, pp->timers[0]->when);
+		} else {
+			heap_remove(pp, 0);
 		}
 		unlock(&pp->timerlock);
 		f(arg, seq);
