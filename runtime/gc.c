@@ -78,17 +78,14 @@ struct graywork {
 /*
  * struct gcwork - a marker's gray set: the GC goroutine's (bgw) or an
  * assist's (its P's).  New objects are white and sweep is done before
- * marking starts, so markers are the only writers of mark bits: while
- * the GC goroutine marks alone it sets them with plain stores, with
- * assists marking too with atomic ORs (@atomic).  Goroutines that scan
- * their own stacks (gc_selfscan) only collect the words that may be
- * pointers and hand them over to the GC goroutine.
+ * marking starts, so markers are the only writers of mark bytes.
+ * Goroutines that scan their own stacks (gc_selfscan) only collect the
+ * words that may be pointers and hand them over to the GC goroutine.
  */
 struct gcwork {
 	struct graywork *v;
 	size_t n, cap;
 	uint64_t marked;		/* bytes shaded this cycle */
-	bool atomic;			/* other markers may run: atomic ORs */
 };
 
 static struct gcwork bgw;
@@ -215,7 +212,7 @@ static __always_inline void typed_words(struct gcwork *w, uintptr_t b, uintptr_t
 static __always_inline void markspan(struct gcwork *w, struct mspan *s, uintptr_t v)
 {
 	uint32_t idx;
-	uint64_t bit, m, *mw;
+	uint8_t *mb;
 
 	if ((s->spanclass >> 1) == 0) {
 		if (!__atomic_load_n(&s->allocCount, __ATOMIC_ACQUIRE) ||
@@ -233,18 +230,19 @@ static __always_inline void markspan(struct gcwork *w, struct mspan *s, uintptr_
 	idx = span_objindex(s, v);
 	if (idx >= s->nelems)
 		return;
-	bit = 1ULL << (idx & 63);
-	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) & bit))
+	if (!(__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_RELAXED) &
+	      (1ULL << (idx & 63))))
 		return;
-	mw = &s->gcmarkbits[idx >> 6];
-	m = __atomic_load_n(mw, __ATOMIC_RELAXED);
-	if (m & bit)
+	/*
+	 * A mark byte, not a bit: a plain store loses no other object's
+	 * mark, and costs a fifth of a locked OR.  Two markers may both
+	 * see it clear and both scan the object: twice the work, the same
+	 * marks (and @marked counts it twice).
+	 */
+	mb = &s->gcmarkbytes[idx];
+	if (__atomic_load_n(mb, __ATOMIC_RELAXED))
 		return;
-	/* With assists marking too, only the one that sets the bit scans. */
-	if (!w->atomic)
-		__atomic_store_n(mw, m | bit, __ATOMIC_RELAXED);
-	else if (__atomic_fetch_or(mw, bit, __ATOMIC_RELAXED) & bit)
-		return;
+	__atomic_store_n(mb, 1, __ATOMIC_RELAXED);
 	w->marked += s->elemsize;
 	if (!(s->spanclass & 1)) {
 		uintptr_t b = s->base + (uintptr_t)idx * s->elemsize;
@@ -305,7 +303,7 @@ void gc_wb(const void *slot, const void *p)
 	} else {
 		idx = span_objindex(t, v);
 		if (idx >= t->nelems ||
-		    (__atomic_load_n(&t->gcmarkbits[idx >> 6], __ATOMIC_RELAXED) >> (idx & 63) & 1))
+		    __atomic_load_n(&t->gcmarkbytes[idx], __ATOMIC_RELAXED))
 			return;
 	}
 	handover(&v, 1);
@@ -429,8 +427,8 @@ static __always_inline void scanwork(struct gcwork *gw, struct graywork w)
  * it mark (Go's mark assist) instead of waiting for the cycle.  Assists
  * take packets of gray objects from a pool and mark with a gray stack of
  * their own, their P's (they hold their P while they have gray objects:
- * marking has no preemption point).  Mark bits are set with atomic ORs,
- * and only the marker that sets an object's bit scans it.  A marker that
+ * marking has no preemption point).  Mark bytes are set with plain
+ * stores (markspan): two markers may scan one object.  A marker that
  * holds two gray objects or more puts the oldest half (in a depth-first
  * mark, the roots of the biggest subtrees) in the pool when somebody
  * waits for work; an assist with nothing to take sleeps until some is
@@ -522,12 +520,6 @@ static void share(struct gcwork *w)
 {
 	bool wake;
 
-	/*
-	 * Assists mark only what the pool gives them: until the GC
-	 * goroutine first shares, in a cycle, it marks alone, and sets
-	 * mark bits without the cost of a locked instruction.
-	 */
-	w->atomic = true;
 	lock(&pool.lock);
 	wake = putpkt(w, w->n / 2);
 	unlock(&pool.lock);
@@ -684,11 +676,8 @@ static void drain(bool concurrent)
 		}
 		if (take_handoff() || takepkt(&bgw, NULL))
 			continue;
-		if (pooldone()) {
-			/* No assist marks until we share again. */
-			bgw.atomic = false;
+		if (pooldone())
 			break;
-		}
 		/* Assists hold the rest: ask them for some. */
 		if (!concurrent)
 			throw("gc: an assist holds gray objects with the world stopped");
@@ -1247,8 +1236,7 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi, void *unused)
 				for (; i <= i1 && i < s->nelems; i++) {
 					uintptr_t b = s->base + (uintptr_t)i * s->elemsize;
 
-					if (__atomic_load_n(&s->gcmarkbits[i >> 6], __ATOMIC_RELAXED) &
-					    (1ULL << (i & 63))) {
+					if (__atomic_load_n(&s->gcmarkbytes[i], __ATOMIC_RELAXED)) {
 						uintptr_t a = b < lo ? lo : b;
 						uintptr_t z = b + s->elemsize > end ? end : b + s->elemsize;
 
@@ -1344,7 +1332,7 @@ static void ck_word(uintptr_t v, uintptr_t from, const char *what)
 			return;
 		b = s->base + (uintptr_t)idx * s->elemsize;
 		sz = s->elemsize;
-		marked = s->gcmarkbits[idx >> 6] & (1ULL << (idx & 63));
+		marked = s->gcmarkbytes[idx];
 		typed = typedbit(s, idx);
 	}
 	if (!ck_insert(b))
@@ -1545,7 +1533,6 @@ static void gccycle(bool forced)
 	tstop1 = nanotime();
 	gc.started = cycle;
 	bgw.marked = 0;
-	bgw.atomic = false;
 	/* On one P, an assist and the GC goroutine never mark at once:
 	 * sharing would only cost; assists sleep to the end of the mark. */
 	pool.parallel = procs > 1;
@@ -1626,8 +1613,6 @@ static void gccycle(bool forced)
 	if (!cyclestw) {
 		stopTheWorld("GC mark termination");
 		tstop2 = nanotime();
-		/* Assists stop holding nothing: the GC goroutine marks alone. */
-		bgw.atomic = false;
 	}
 	heapterm = heap_alloc_bytes();
 	gc.heapterm = heapterm;
@@ -1810,7 +1795,6 @@ static struct gcwork *assistwork(struct p *pp)
 		pp->gcw = sysmap(sizeof(struct gcwork));
 		if (!pp->gcw)
 			throw("gc: out of memory for an assist's gray stack");
-		pp->gcw->atomic = true;
 	}
 	return pp->gcw;
 }

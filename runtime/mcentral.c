@@ -14,8 +14,8 @@
  * Sweeping (the GC's, mgc.h) happens here too, under the lock: a span
  * that is not swept this cycle is swept before an mcache takes it, and
  * the GC goroutine sweeps the rest in the background (sweepone).  Sweep
- * frees what the collector left white: allocbits &= gcmarkbits, and
- * clears the mark bits for the next cycle.
+ * frees what the collector left white: allocbits &= the mark bytes
+ * (packed to bits), and clears the marks for the next cycle.
  */
 #include <string.h>
 
@@ -89,8 +89,24 @@ static inline bool unswept(const struct mspan *s)
 	return s->sweepgen != __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
 }
 
+/* Mark bytes [64 @w, 64 @w + 64) of @s as a bitmap word, cleared. */
+static uint64_t takemarks(struct mspan *s, uint32_t w)
+{
+	uint8_t *mb = s->gcmarkbytes + 64 * (size_t)w;
+	uint64_t m = 0, x;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		memcpy(&x, mb + 8 * i, sizeof(x));
+		/* Bytes of 0 or 1: byte j lands in bit 56 + j, no carries. */
+		m |= (x * 0x0102040810204080ULL) >> 56 << (8 * i);
+	}
+	memset(mb, 0, 64);
+	return m;
+}
+
 /*
- * sweep_span_locked() - free @s's white objects and clear its mark bits;
+ * sweep_span_locked() - free @s's white objects and clear its marks;
  * its mcentral's lock held, @s on one of its lists (or just taken off),
  * not cached.  Leaves the list to the caller.
  */
@@ -101,7 +117,7 @@ void sweep_span_locked(struct mspan *s)
 	merge_frees(s);
 	for (w = 0; w < s->nwords; w++) {
 		uint64_t a = s->allocbits[w];
-		uint64_t m = __atomic_load_n(&s->gcmarkbits[w], __ATOMIC_RELAXED);
+		uint64_t m = takemarks(s, w);
 		uint64_t dead = a & ~m & ~__atomic_load_n(&s->cachedbits[w], __ATOMIC_RELAXED);
 
 		if (dead && __atomic_load_n(&s->nspecials, __ATOMIC_RELAXED))
@@ -130,7 +146,6 @@ void sweep_span_locked(struct mspan *s)
 				}
 			}
 		}
-		__atomic_store_n(&s->gcmarkbits[w], 0, __ATOMIC_RELAXED);
 	}
 	if (ndead) {
 		s->allocCount -= ndead;

@@ -3,7 +3,7 @@
  * mgc.h - the collector's hooks into the allocator, the scheduler and
  * the stacks (gc.c, gcdirty.c, mcentral.c's sweep).
  *
- * Mark bits: a small object is marked when its gcmarkbits bit is set; a
+ * Marks: a small object is marked when its gcmarkbytes byte is set; a
  * large object when its span's largemark is.  New objects are white even
  * while the GC marks (gcmarking, from sweep termination to mark
  * termination): whatever points to one was written after the cycle's

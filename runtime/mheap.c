@@ -87,12 +87,14 @@ struct mspan *spanalloc(void)
 	return s;
 }
 
-/* Five bitmaps of @words each, zeroed; spanlock held. */
+/* Four bitmaps of @words each and 64 * @words mark bytes, zeroed;
+ * spanlock held. */
 static uint64_t *bitsalloc_locked(uint32_t words)
 {
 	uint64_t *b = bitfree[words];
 	/* Whole cache lines: another P's span bitmaps never share one. */
-	size_t n = (5 * words * sizeof(uint64_t) + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
+	size_t n = ((4 + 8) * words * sizeof(uint64_t) + CACHELINE - 1) &
+		   ~(size_t)(CACHELINE - 1);
 
 	if (b) {
 		bitfree[words] = *(uint64_t **)b;
@@ -123,10 +125,10 @@ bool span_bitsalloc(struct mspan *s, uint32_t nelems)
 		return false;
 	s->nwords = words;
 	s->allocbits = b;
-	s->gcmarkbits = b + words;
-	s->freebits = b + 2 * words;
-	s->cachedbits = b + 3 * words;
-	s->typedbits = b + 4 * words;
+	s->freebits = b + words;
+	s->cachedbits = b + 2 * words;
+	s->typedbits = b + 3 * words;
+	s->gcmarkbytes = (uint8_t *)(b + 4 * words);
 	return true;
 }
 
@@ -423,8 +425,8 @@ void mheap_free(struct mspan *s, int64_t idlesince)
 		*(uint64_t **)s->allocbits = bitfree[s->nwords];
 		bitfree[s->nwords] = s->allocbits;
 		unlock(&spanlock);
-		s->allocbits = s->gcmarkbits = s->freebits = s->cachedbits = NULL;
-		s->typedbits = NULL;
+		s->allocbits = s->freebits = s->cachedbits = s->typedbits = NULL;
+		s->gcmarkbytes = NULL;
 		s->nwords = 0;
 	}
 	/* Only merge with neighbours that are free and not released, so a

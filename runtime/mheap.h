@@ -64,7 +64,8 @@ struct mspan {
 	uintptr_t base;
 	uintptr_t npages;
 	uint64_t *allocbits;		/* set on allocation (owner only) */
-	uint64_t *gcmarkbits;		/* for the collector */
+	uint8_t *gcmarkbytes;		/* the collector's: a byte per object,
+					 * plain stores (gc.c, markspan) */
 	uint8_t state;			/* enum spanstate */
 	uint8_t spanclass;		/* sizeclass << 1 | noscan */
 	uint8_t node;
