@@ -92,16 +92,19 @@ static inline bool unswept(const struct mspan *s)
 /* Mark bytes [64 @w, 64 @w + 64) of @s as a bitmap word, cleared. */
 static uint64_t takemarks(struct mspan *s, uint32_t w)
 {
+	static const uint64_t zero;
 	uint8_t *mb = s->gcmarkbytes + 64 * (size_t)w;
 	uint64_t m = 0, x;
 	int i;
 
 	for (i = 0; i < 8; i++) {
 		memcpy(&x, mb + 8 * i, sizeof(x));
+		if (!x)
+			continue;
 		/* Bytes of 0 or 1: byte j lands in bit 56 + j, no carries. */
 		m |= (x * 0x0102040810204080ULL) >> 56 << (8 * i);
+		memcpy(mb + 8 * i, &zero, sizeof(zero));
 	}
-	memset(mb, 0, 64);
 	return m;
 }
 
