@@ -20,13 +20,13 @@
  *   concurrent sweep   sweepone() in the background, and in mcentral before
  *                      an mcache takes a span.
  *
- * Tri-color: white = mark bit clear; gray = marked and on the mark stack
+ * Tri-color: white = not marked; gray = marked and on the mark stack
  * (or on a page written since it was scanned); black = marked and scanned.
  * The invariant a write barrier keeps (no black object points to a white
  * one) is broken by goroutines between two looks, but only on pages that
  * the next look reports as written: re-scanning the black objects on
  * them restores it.  The last look is made with the world stopped, so
- * nothing can break it again before the mark bits are used.  Goroutine
+ * nothing can break it again before the marks are used.  Goroutine
  * stacks are not tracked by page: a goroutine that ran, was readied or
  * was created since its stack was scanned is re-scanned at mark
  * termination.

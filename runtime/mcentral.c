@@ -300,7 +300,7 @@ void sweep_some(uintptr_t npages)
 
 /*
  * sweep_finish() - every span swept (the start of a cycle needs clean
- * mark bits): the rest of the walk, then a check that waits for spans
+ * marks): the rest of the walk, then a check that waits for spans
  * other sweepers hold.
  */
 void sweep_finish(void)
