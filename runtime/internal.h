@@ -190,6 +190,7 @@ void gopanicf(const char *fmt, ...) __noreturn __cold __attribute__((format(prin
 void tracebackall(struct m *curm, uintptr_t pc, uintptr_t fp);
 bool symbolize(uintptr_t pc, const char **name, uintptr_t *off, const char **mod,
 	       uintptr_t *modoff);
+void symtab_init(void);
 void signals_init(void);
 void signals_minit(struct m *mp);
 
@@ -589,6 +590,7 @@ void schedtrace(bool detailed);
 
 /* ---- sema.c ---- */
 
+void sema_init(void);
 void semacquire1(uint32_t *addr, bool lifo, enum waitreason reason,
 		 int64_t timeout_ns, bool *acquired);
 void semrelease1(uint32_t *addr, bool handoff);

@@ -29,6 +29,7 @@ void heapnuma_init(void)
 	cpu_set_t allowed;
 	int cpus[CPU_SETSIZE], ncpus = 0, cpu, i, k;
 
+	gc_noscan_global(nodecpus, sizeof(nodecpus));	/* 8 KB of bits */
 	heap.nnodes = 1;
 	heap.nodeids[0] = 0;
 	heap.numa = false;

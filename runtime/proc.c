@@ -2235,6 +2235,8 @@ __export int gort_main(int (*fn)(void *), void *arg, const struct gort_opts *opt
 	gc_mainstack((uintptr_t)__builtin_frame_address(0));
 	mallocinit();
 	stack_init();
+	sema_init();
+	symtab_init();
 	signals_init();
 	netpoll_init();
 	if (debug.verbose) {

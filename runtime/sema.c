@@ -34,6 +34,12 @@ struct semaroot {
 
 static struct semaroot semtable[SEMTABSZ];
 
+/* Its Gs are not heap objects: 16 KB the collector need not scan. */
+void sema_init(void)
+{
+	gc_noscan_global(semtable, sizeof(semtable));
+}
+
 static struct semaroot *semroot(uint32_t *addr)
 {
 	return &semtable[((uintptr_t)addr >> 3) % SEMTABSZ];

@@ -38,6 +38,12 @@ static struct module mods[MAXMODS];
 static int nmods;
 static struct lock symlock;
 
+/* Mapped files and their names, no heap pointer: 10 KB not to scan. */
+void symtab_init(void)
+{
+	gc_noscan_global(mods, sizeof(mods));
+}
+
 struct findarg {
 	uintptr_t pc;
 	struct module *mod;
