@@ -1590,6 +1590,39 @@ static void setgoal(void)
 		gc.trigger = UINT64_MAX / 2;
 }
 
+/*
+ * A marker finds spans by address, without a lock, and reads and writes
+ * their bitmaps: no span may go back to the page heap while it marks
+ * (its bitmaps go back to the pool, the pointers to NULL).  The sweep
+ * never runs then; the one other freer of spans is mcentral_trim() on
+ * sysmon, which no stop-the-world stops, so it asks first.  Each side
+ * stores, then loads the other's flag (sequentially consistent): either
+ * the trim sees the cycle and does nothing, or the cycle sees the trim
+ * and waits for it, before the pause.
+ */
+static uint32_t notrim, trimmers;
+
+bool gc_trim_begin(void)
+{
+	__atomic_fetch_add(&trimmers, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&notrim, __ATOMIC_SEQ_CST))
+		return true;
+	gc_trim_end();
+	return false;
+}
+
+void gc_trim_end(void)
+{
+	__atomic_fetch_sub(&trimmers, 1, __ATOMIC_RELEASE);
+}
+
+static void trimoff(bool off)
+{
+	__atomic_store_n(&notrim, off, __ATOMIC_SEQ_CST);
+	while (off && __atomic_load_n(&trimmers, __ATOMIC_SEQ_CST))
+		osyield();		/* sysmon, a few microseconds */
+}
+
 static void gccycle(bool forced)
 {
 	int64_t t0, t1, t2, t4, stw1, stw2;
@@ -1607,6 +1640,7 @@ static void gccycle(bool forced)
 	/* Sweep termination. */
 	sweep_finish();
 	heap0 = heap_alloc_bytes();
+	trimoff(true);
 	ndataroots = 0;
 	datasnapped = false;
 	if (!nodata) {
@@ -1736,6 +1770,7 @@ static void gccycle(bool forced)
 	if (unlikely(debug.gccheckmark))
 		checkmark();
 	__atomic_store_n(&gcmarking, 0, __ATOMIC_SEQ_CST);
+	trimoff(false);
 	flushcaches();
 	gc.marked = markedsofar();
 	__atomic_store_n(&heap.sweepgen, heap.sweepgen + 2, __ATOMIC_SEQ_CST);

@@ -516,11 +516,14 @@ void mcentral_freed(struct mspan *s)
 /*
  * mcentral_trim() - give the empty spans kept since before @olderthan
  * back to the page heap (sysmon once a second; gort_scavenge: all).
+ * Not while a cycle marks (gc_trim_begin): false then, nothing done.
  */
-void mcentral_trim(int64_t olderthan)
+bool mcentral_trim(int64_t olderthan)
 {
 	int n, i;
 
+	if (!gc_trim_begin())
+		return false;
 	for (n = 0; n < heap.nnodes; n++) {
 		for (i = 0; i < NUM_SPAN_CLASSES; i++) {
 			struct mcentral *c = &heap.central[n][i];
@@ -545,6 +548,8 @@ void mcentral_trim(int64_t olderthan)
 			}
 		}
 	}
+	gc_trim_end();
+	return true;
 }
 
 bool mcentral_has_empty(void)

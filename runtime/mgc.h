@@ -23,6 +23,8 @@
 #include "mheap.h"
 
 extern uint32_t gcmarking;		/* a cycle is between its two STWs */
+bool gc_trim_begin(void);		/* false: a cycle marks, free no span */
+void gc_trim_end(void);
 
 enum gcphase { _GCoff, _GCmark, _GCmarktermination };
 

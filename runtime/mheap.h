@@ -244,7 +244,7 @@ uint32_t merge_frees(struct mspan *s);
 void span_prime(struct mspan *s);
 void mcache_flushall(struct mcache *c);
 void mcache_tcache_flush(struct mcache *c, int spc, int keep);
-void mcentral_trim(int64_t olderthan);
+bool mcentral_trim(int64_t olderthan);
 bool mcentral_has_empty(void);
 
 /* numa.c */

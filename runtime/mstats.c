@@ -148,7 +148,8 @@ __export size_t gort_scavenge(void)
 	int i;
 
 	mallocinit();
-	mcentral_trim(INT64_MAX);
+	while (!mcentral_trim(INT64_MAX))
+		gort_sleep(100 * 1000);		/* a cycle marks: until it ends */
 	for (i = 0; i < heap.nnodes; i++)
 		n += mheap_scavenge(i, SIZE_MAX, INT64_MAX);
 	return n;
