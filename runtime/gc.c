@@ -836,113 +836,12 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *unused)
 	return 0;
 }
 
-/* Bytes of the data segments found as roots this cycle. */
-static uint64_t databytes(void)
+static void scandata(void)
 {
-	uint64_t n = 0;
 	size_t i;
 
 	for (i = 0; i < ndataroots; i++)
-		n += dataroots[i].hi - dataroots[i].lo;
-	return n;
-}
-
-/*
- * Mark termination does not scan the data segments again, it compares
- * them.  Each concurrent scandata() copies every segment, a word at a
- * time, and scans the copy; mark termination then scans only the blocks
- * that differ from the copy.  Each value a segment holds at the stop was
- * either in the copy, and shaded when the copy was scanned, or is in a
- * block that differs, and is shaded now: what a full re-scan shades.  A
- * word torn by a concurrent store is only a value scanned for nothing.
- * Comparing costs a fraction of scanning, which looks up every word that
- * may be a heap address: a bench process's 147 KB of globals took
- * 28-79 us of each mark termination's pause to scan (gctrace=2).
- * Only the data segments: user roots can be big, and a copy of them
- * would double them.  datasnap holds the segments end to end, in mapped
- * memory, which no cycle scans.
- */
-#define DIFFBLOCK	32	/* words compared before a branch */
-static uintptr_t *datasnap;
-static size_t capdatasnap;		/* words */
-static bool datasnapped;		/* a concurrent scandata() copied them */
-static uint64_t datadiffer;		/* bytes found changed (gctrace=2) */
-
-/* Room for a copy of this cycle's segments; false: scan them again. */
-static bool datasnap_reserve(size_t words)
-{
-	uintptr_t *nv;
-	size_t cap;
-
-	if (words <= capdatasnap)
-		return true;
-	cap = (words * sizeof(uintptr_t) + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
-	nv = sysmap(cap);
-	if (!nv)
-		return false;
-	if (datasnap)
-		sysunmap(datasnap, capdatasnap * sizeof(uintptr_t));
-	datasnap = nv;
-	capdatasnap = cap / sizeof(uintptr_t);
-	return true;
-}
-
-/* Copy the words of [@lo, @hi) to @to, a word at a time; returns the words. */
-static __noasan size_t copywords(uintptr_t *to, uintptr_t lo, uintptr_t hi)
-{
-	const uintptr_t *p = (const uintptr_t *)((lo + 7) & ~(uintptr_t)7);
-	size_t n = hi >= (uintptr_t)p + 8 ? (hi - (uintptr_t)p) / 8 : 0, i;
-
-	for (i = 0; i < n; i++)
-		to[i] = __atomic_load_n(&p[i], __ATOMIC_RELAXED);
-	return n;
-}
-
-/* Scan the blocks of [@lo, @hi) that differ from @old; returns its words. */
-static __noasan size_t scandiff(uintptr_t lo, uintptr_t hi, const uintptr_t *old)
-{
-	const uintptr_t *p = (const uintptr_t *)((lo + 7) & ~(uintptr_t)7);
-	size_t n = hi >= (uintptr_t)p + 8 ? (hi - (uintptr_t)p) / 8 : 0, i, j, m;
-
-	for (i = 0; i < n; i += DIFFBLOCK) {
-		uintptr_t x = 0;
-
-		m = n - i < DIFFBLOCK ? n - i : DIFFBLOCK;
-		for (j = 0; j < m; j++)
-			x |= p[i + j] ^ old[i + j];
-		if (x) {
-			scanrange(&bgw, (uintptr_t)(p + i), (uintptr_t)(p + i + m));
-			datadiffer += m * 8;
-		}
-	}
-	return n;
-}
-
-/*
- * The roots outside the heap and the stacks.  @term: mark termination
- * (world stopped, after a concurrent mark): the data segments are
- * compared with their copy, not scanned.
- */
-static void scandata(bool term)
-{
-	size_t i, off = 0;
-
-	if (term && datasnapped) {
-		datadiffer = 0;
-		for (i = 0; i < ndataroots; i++)
-			off += scandiff(dataroots[i].lo, dataroots[i].hi, datasnap + off);
-	} else if (!term && datasnap_reserve(databytes() / 8)) {
-		for (i = 0; i < ndataroots; i++) {
-			size_t n = copywords(datasnap + off, dataroots[i].lo, dataroots[i].hi);
-
-			scanrange(&bgw, (uintptr_t)(datasnap + off), (uintptr_t)(datasnap + off + n));
-			off += n;
-		}
-		datasnapped = true;
-	} else {
-		for (i = 0; i < ndataroots; i++)
-			scanrange(&bgw, dataroots[i].lo, dataroots[i].hi);
-	}
+		scanrange(&bgw, dataroots[i].lo, dataroots[i].hi);
 	lock(&rootslock);
 	for (i = 0; i < nuroots; i++)
 		scanrange(&bgw, uroots[i].lo, uroots[i].hi);
@@ -1590,12 +1489,25 @@ static void setgoal(void)
 		gc.trigger = UINT64_MAX / 2;
 }
 
+/* Bytes of the data segments found as roots this cycle. */
+static uint64_t databytes(void)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < ndataroots; i++)
+		n += dataroots[i].hi - dataroots[i].lo;
+	return n;
+}
+
 /*
  * A marker finds spans by address, without a lock, and reads and writes
  * their bitmaps: no span may go back to the page heap while it marks
  * (its bitmaps go back to the pool, the pointers to NULL).  The sweep
- * never runs then; the one other freer of spans is mcentral_trim() on
- * sysmon, which no stop-the-world stops, so it asks first.  Each side
+ * never runs then.  mcentral_trim(), on sysmon, which no stop-the-world
+ * stops, frees empty small spans: it asks first.  (gort_free() of a
+ * large object frees its span at once, but a large span has no bitmaps
+ * to lose.)  Each side
  * stores, then loads the other's flag (sequentially consistent): either
  * the trim sees the cycle and does nothing, or the cycle sees the trim
  * and waits for it, before the pause.
@@ -1642,7 +1554,6 @@ static void gccycle(bool forced)
 	heap0 = heap_alloc_bytes();
 	trimoff(true);
 	ndataroots = 0;
-	datasnapped = false;
 	if (!nodata) {
 		lock(&rootslock);
 		dl_iterate_phdr(phdr_cb, NULL);
@@ -1689,7 +1600,7 @@ static void gccycle(bool forced)
 		 * next preemption point 50-100 us late.
 		 */
 		gcdirty_reset();
-		scandata(false);
+		scandata();
 		scantimers();
 		scanspecials();
 		runningskipped = 0;
@@ -1726,7 +1637,7 @@ static void gccycle(bool forced)
 				printf_raw("gc %u: round %u: %llu dirty pages, %llu KB re-scanned\n", cycle, rounds,
 					   (unsigned long long)pages, (unsigned long long)(rescanned >> 10));
 			dirty += pages;
-			scandata(false);
+			scandata();
 			drain(true);
 			if (rescanned + (markedsofar() - before) < (256 << 10) && !unscanned)
 				break;
@@ -1743,7 +1654,7 @@ static void gccycle(bool forced)
 	gc.heapterm = heapterm;
 	gort_gc_phase(&gc, _GCmarktermination);
 	if (cyclestw) {
-		scandata(true);
+		scandata();
 		scantimers();
 		scanspecials();
 		for_each_g(i, gp)
@@ -1756,7 +1667,7 @@ static void gccycle(bool forced)
 		pages = quiet ? 0 : gcdirty_collect(rescan_pages, NULL, true);
 		b = nanotime();
 		dirty += pages;
-		scandata(true);
+		scandata();
 		scantimers();
 		scanspecials();
 		rescanstacks();
@@ -1783,11 +1694,10 @@ static void gccycle(bool forced)
 	t4 = nanotime();
 	if (debug.gctrace > 1 && !cyclestw)
 		printf_raw("gc %u: mark termination: stopped in %.3f ms, %llu dirty pages in %.3f ms%s, "
-			   "%llu KB re-scanned, roots %.3f ms (%llu of %llu KB of globals differ), drain %.3f ms, restarted after %.3f ms\n",
+			   "%llu KB re-scanned, roots %.3f ms, drain %.3f ms, restarted after %.3f ms\n",
 			   cycle, (tstop2 - t2) / 1e6, (unsigned long long)pages, tlook / 1e6,
 			   quiet ? " (no fault since the last round: no look)" : "",
-			   (unsigned long long)(rescanned >> 10), troots / 1e6,
-			   (unsigned long long)(datadiffer >> 10), (unsigned long long)(databytes() >> 10), tdrain / 1e6,
+			   (unsigned long long)(rescanned >> 10), troots / 1e6, tdrain / 1e6,
 			   (sched.worldstarted - tstop2 - tlook - troots - tdrain) / 1e6);
 	gc.lastgc = t4;
 	/* CPU: a pause costs every P (as Go counts it); marking, the wall
