@@ -83,6 +83,21 @@ static inline void gc_full(int n)
 		GCHECK_EQ(0, gort_gc());
 }
 
+/*
+ * gc_cycles_beside() - start @fn(@arg) on a goroutine, run @n cycles back
+ * to back, then set *@stop and wait (20 s at most) for @fn to release
+ * *@done.  False if it did not start or did not end.
+ */
+static inline bool gc_cycles_beside(void (*fn)(void *arg), void *arg, int n,
+				    _Atomic bool *stop, uint32_t *done)
+{
+	if (!GCHECK(gort_go(fn, arg) > 0))
+		return false;
+	gc_full(n);
+	atomic_store(stop, true);
+	return gt_sema_wait(done, 1, 20000);
+}
+
 struct gc_job {
 	void (*fn)(void *arg);
 	void *arg;

@@ -109,7 +109,6 @@ static void mutator(void *unused)
 static int globals_main(void *unused)
 {
 	size_t i;
-	int c;
 
 	(void)unused;
 	for (i = 0; i < NBUF; i++) {
@@ -118,12 +117,7 @@ static int globals_main(void *unused)
 			return 1;
 		fill(bufs[i], i);
 	}
-	if (!GCHECK(gort_go(mutator, NULL) > 0))
-		return 1;
-	for (c = 0; c < NCYCLES; c++)
-		GCHECK_EQ(0, gort_gc());
-	atomic_store(&Q.stop, true);
-	if (!gt_sema_wait(&Q.done, 1, 20000))
+	if (!gc_cycles_beside(mutator, NULL, NCYCLES, &Q.stop, &Q.done))
 		return 1;
 	for (i = 0; i < NBUF; i++)
 		if (!intact(bufs[i], i) || !gc_alive(bufs[i]))

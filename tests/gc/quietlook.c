@@ -103,7 +103,6 @@ static int quiet_main(void *unused)
 {
 	uint64_t seed = 7;
 	uint32_t i, w;
-	int c;
 
 	(void)unused;
 	Q.where = malloc(NVICTIM * sizeof(*Q.where));
@@ -129,12 +128,7 @@ static int quiet_main(void *unused)
 		Q.where[i] = w;
 	}
 	GCHECK(gc_stats(&Q.st0));
-	if (!GCHECK(gort_go(mover, NULL) > 0))
-		return 1;
-	for (c = 0; c < NCYCLES; c++)
-		GCHECK_EQ(0, gort_gc());
-	atomic_store(&Q.stop, true);
-	if (!gt_sema_wait(&Q.done, 1, 20000))
+	if (!gc_cycles_beside(mover, NULL, NCYCLES, &Q.stop, &Q.done))
 		return 1;
 	GCHECK(gc_stats(&Q.st));
 	for (i = 0; i < NVICTIM; i++) {
