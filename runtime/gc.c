@@ -876,7 +876,8 @@ static struct {
 	bool valid;			/* copied this cycle */
 } snap;
 
-static size_t blocks(uintptr_t lo, uintptr_t hi, uintptr_t **p)
+/* The aligned words of [@lo, @hi): the first at *@p; returns how many. */
+static size_t segwords(uintptr_t lo, uintptr_t hi, uintptr_t **p)
 {
 	uintptr_t a = (lo + 7) & ~(uintptr_t)7;
 	size_t n = hi >= a + 8 ? (hi - a) / 8 : 0;
@@ -893,7 +894,7 @@ static bool snap_reserve(void)
 	void *m;
 
 	for (i = 0; i < ndataroots; i++) {
-		size_t n = blocks(dataroots[i].lo, dataroots[i].hi, &p);
+		size_t n = segwords(dataroots[i].lo, dataroots[i].hi, &p);
 
 		words += n;
 		nblk += (n + BLOCKWORDS - 1) / BLOCKWORDS;
@@ -932,7 +933,7 @@ static __noasan void snap_scan(void)
 	lo = snap.alo << ARENA_SHIFT;
 	len = (snap.ahi - snap.alo) << ARENA_SHIFT;
 	for (i = 0; i < ndataroots; i++) {
-		n = blocks(dataroots[i].lo, dataroots[i].hi, &p);
+		n = segwords(dataroots[i].lo, dataroots[i].hi, &p);
 		for (j = 0; j < n; j++)
 			c[j] = __atomic_load_n(&p[j], __ATOMIC_RELAXED);
 		scanrange(&bgw, (uintptr_t)c, (uintptr_t)(c + n));
@@ -961,7 +962,7 @@ static __noasan void snap_rescan(void)
 		return;
 	}
 	for (i = 0; i < ndataroots; i++) {
-		n = blocks(dataroots[i].lo, dataroots[i].hi, &p);
+		n = segwords(dataroots[i].lo, dataroots[i].hi, &p);
 		for (j = 0; j < n; j += BLOCKWORDS, b++) {
 			uintptr_t x = 0;
 
@@ -976,7 +977,7 @@ static __noasan void snap_rescan(void)
 }
 
 /*
- * The roots outside the heap but the stacks.  @term: mark termination of
+ * The roots outside the heap, but for the stacks.  @term: mark termination of
  * a concurrent mark (the data segments against their copy).
  */
 static void scandata(bool term)
