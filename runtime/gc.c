@@ -915,18 +915,16 @@ carve:
 	return true;
 }
 
-/* Copy the segments, scan the copy, note the blocks with heap addresses. */
-static __noasan void snap_scan(void)
+/* Copy the segments, scan the copy, note the blocks with heap addresses;
+ * false if there is no room for a copy. */
+static __noasan bool snap_scan(void)
 {
 	uintptr_t *c, *p, lo, len;
 	size_t i, j, n, b = 0;
 
 	snap.valid = false;
-	if (!snap_reserve()) {
-		for (i = 0; i < ndataroots; i++)
-			scanrange(&bgw, dataroots[i].lo, dataroots[i].hi);
-		return;
-	}
+	if (!snap_reserve())
+		return false;
 	c = snap.copy;
 	snap.alo = __atomic_load_n(&arena_lo, __ATOMIC_RELAXED);
 	snap.ahi = __atomic_load_n(&arena_hi, __ATOMIC_RELAXED);
@@ -934,33 +932,31 @@ static __noasan void snap_scan(void)
 	len = (snap.ahi - snap.alo) << ARENA_SHIFT;
 	for (i = 0; i < ndataroots; i++) {
 		n = segwords(dataroots[i].lo, dataroots[i].hi, &p);
-		for (j = 0; j < n; j++)
+		for (j = 0; j < n; j++) {
 			c[j] = __atomic_load_n(&p[j], __ATOMIC_RELAXED);
-		scanrange(&bgw, (uintptr_t)c, (uintptr_t)(c + n));
-		for (j = 0; j < n; j++)
 			if (c[j] - lo < len)
 				snap.heapblk[(b + j / BLOCKWORDS) / 64] |=
 					1ULL << ((b + j / BLOCKWORDS) % 64);
+		}
+		scanrange(&bgw, (uintptr_t)c, (uintptr_t)(c + n));
 		b += (n + BLOCKWORDS - 1) / BLOCKWORDS;
 		c += n;
 	}
 	snap.valid = true;
+	return true;
 }
 
 /* World stopped: scan the blocks that differ from the copy or held heap
- * addresses; all of them if there is no copy or the arenas grew. */
-static __noasan void snap_rescan(void)
+ * addresses; false (nothing done) if there is no copy or the arenas grew. */
+static __noasan bool snap_rescan(void)
 {
 	uintptr_t *c = snap.copy, *p;
 	size_t i, j, k, n, m, b = 0;
 
 	if (!snap.valid ||
 	    __atomic_load_n(&arena_lo, __ATOMIC_RELAXED) != snap.alo ||
-	    __atomic_load_n(&arena_hi, __ATOMIC_RELAXED) != snap.ahi) {
-		for (i = 0; i < ndataroots; i++)
-			scanrange(&bgw, dataroots[i].lo, dataroots[i].hi);
-		return;
-	}
+	    __atomic_load_n(&arena_hi, __ATOMIC_RELAXED) != snap.ahi)
+		return false;
 	for (i = 0; i < ndataroots; i++) {
 		n = segwords(dataroots[i].lo, dataroots[i].hi, &p);
 		for (j = 0; j < n; j += BLOCKWORDS, b++) {
@@ -974,6 +970,7 @@ static __noasan void snap_rescan(void)
 		}
 		c += n;
 	}
+	return true;
 }
 
 /*
@@ -984,11 +981,8 @@ static void scandata(bool term)
 {
 	size_t i;
 
-	if (term)
-		snap_rescan();
-	else if (!cyclestw)
-		snap_scan();
-	else
+	/* In a cycle marked with the world stopped, no copy: a whole scan. */
+	if (cyclestw || !(term ? snap_rescan() : snap_scan()))
 		for (i = 0; i < ndataroots; i++)
 			scanrange(&bgw, dataroots[i].lo, dataroots[i].hi);
 	lock(&rootslock);
