@@ -539,6 +539,7 @@ __export void gort_free(void *ptr)
 	if (sc == 0) {
 		if (p != s->base)
 			fatalf("gort_free: bad pointer %p (inside a large object)", ptr);
+		sweep_fence_large(s);
 		if (!__atomic_compare_exchange_n(&s->allocCount, &one, 0, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			fatalf("gort_free: double free of %p", ptr);

@@ -227,6 +227,31 @@ static bool sweep_large(struct mspan *s)
 	return true;
 }
 
+/*
+ * sweep_fence_large() - the program frees large span @s: wait out a
+ * sweeper that holds it, and mark it swept so that none takes it after.
+ * Without this, a sweeper that claimed @s before the free could find it
+ * handed out again (the same struct, allocCount 1, largemark 0: white)
+ * and free the new object.  Sweepers hold a span for a few loads and
+ * CASes and never park, so the wait is short.
+ */
+void sweep_fence_large(struct mspan *s)
+{
+	for (;;) {
+		uint32_t sg = __atomic_load_n(&heap.sweepgen, __ATOMIC_ACQUIRE);
+		uint32_t g = __atomic_load_n(&s->sweepgen, __ATOMIC_ACQUIRE);
+
+		if (g == sg - 1) {
+			osyield();
+			continue;
+		}
+		if (g != sg - 2 ||
+		    __atomic_compare_exchange_n(&s->sweepgen, &g, sg, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return;
+	}
+}
+
 /* The span that starts at page @pg, if any is in use and unswept. */
 static struct mspan *span_at(uintptr_t pg)
 {

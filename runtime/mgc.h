@@ -123,6 +123,7 @@ bool sweepone(void);			/* false: nothing left */
 void sweep_some(uintptr_t npages);
 bool sweep_done(void);
 void sweep_finish(void);
+void sweep_fence_large(struct mspan *s);
 void sweep_span_locked(struct mspan *s);
 size_t narenas(void);
 extern uintptr_t arena_lo, arena_hi;	/* arena numbers: [lo, hi) */
