@@ -48,7 +48,22 @@ extern uint32_t class_to_divmagic[NUM_SIZE_CLASSES];
 extern uint16_t class_nelems[NUM_SIZE_CLASSES];
 
 void sizeclasses_init(void);
-uint8_t size_to_class(size_t size);	/* size <= MAX_SMALL_SIZE */
+
+/* Go's two lookup tables (sizeclasses.go): 8-byte steps to 1024, then 128. */
+#define SMALL_SIZE_DIV	8
+#define SMALL_SIZE_MAX	1024
+#define LARGE_SIZE_DIV	128
+extern uint8_t size_to_class8[SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1];
+extern uint8_t size_to_class128[(MAX_SMALL_SIZE - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1];
+
+/* The smallest class that holds @size (<= MAX_SMALL_SIZE); inline: it is
+ * on every small allocation. */
+static inline uint8_t size_to_class(size_t size)
+{
+	if (size <= SMALL_SIZE_MAX - 8)
+		return size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
+	return size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) / LARGE_SIZE_DIV];
+}
 
 enum spanstate {
 	mSpanDead,		/* on the span free list, unused */

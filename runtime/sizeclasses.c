@@ -33,12 +33,8 @@ const uint8_t class_to_allocnpages[NUM_SIZE_CLASSES] = {
 uint32_t class_to_divmagic[NUM_SIZE_CLASSES];
 uint16_t class_nelems[NUM_SIZE_CLASSES];
 
-#define SMALL_SIZE_DIV	8
-#define SMALL_SIZE_MAX	1024
-#define LARGE_SIZE_DIV	128
-
-static uint8_t size_to_class8[SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1];
-static uint8_t size_to_class128[(MAX_SMALL_SIZE - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1];
+uint8_t size_to_class8[SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1];
+uint8_t size_to_class128[(MAX_SMALL_SIZE - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1];
 
 void sizeclasses_init(void)
 {
@@ -63,11 +59,4 @@ void sizeclasses_init(void)
 			c++;
 		size_to_class128[i] = c;
 	}
-}
-
-uint8_t size_to_class(size_t size)
-{
-	if (size <= SMALL_SIZE_MAX - 8)
-		return size_to_class8[(size + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
-	return size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) / LARGE_SIZE_DIV];
 }
