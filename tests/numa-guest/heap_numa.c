@@ -156,7 +156,7 @@ static void local_worker(void *arg)
 	while (gort_nanotime() < atomic_load(&l->start))
 		gort_yield();
 	node = gort_current_node();
-	/* No parking from here to the second gort_current_node(). */
+	/* Every allocation below is checked against this node. */
 	if (l->nnodes > 1) {
 		/*
 		 * Objects of another node freed here, on this P: they must
@@ -178,10 +178,16 @@ static void local_worker(void *arg)
 		memset(obj[n], n, s);
 		size[n++] = s;
 		bytes += s;
-	}
-	if (gort_current_node() != node) {
-		atomic_fetch_add(&l->moved, 1);	/* changed P: not countable */
-		goto out;
+		/*
+		 * gort_alloc() may park after it allocated (a preemption
+		 * point, as Go's malloc): the next object comes from the P we
+		 * resume on.  Checked after every call, not only at the end,
+		 * where a round trip to another node's P and back would hide.
+		 */
+		if (gort_current_node() != node) {
+			atomic_fetch_add(&l->moved, 1);	/* changed P: not countable */
+			goto out;
+		}
 	}
 	on = pages_on(obj, size, n, node, &total, &other);
 	if (on < 0) {
