@@ -172,22 +172,22 @@ static void local_worker(void *arg)
 	while (bytes < PER_G) {
 		size_t s = l->large ? 40000 + (size_t)n * 9000 : (size_t)64 << (n % 7);
 
+		/*
+		 * gort_alloc() allocates first and may park after (a preemption
+		 * point, as Go's malloc), so each object comes from the P seen
+		 * just before its call.  A check only before and after the loop
+		 * would miss a round trip to another node's P and back.
+		 */
+		if (gort_current_node() != node) {
+			atomic_fetch_add(&l->moved, 1);	/* changed P: not countable */
+			goto out;
+		}
 		obj[n] = gort_alloc(s, GORT_ALLOC_NOZERO);
 		if (!GCHECK(obj[n] != NULL))
 			goto out;
 		memset(obj[n], n, s);
 		size[n++] = s;
 		bytes += s;
-		/*
-		 * gort_alloc() may park after it allocated (a preemption
-		 * point, as Go's malloc): the next object comes from the P we
-		 * resume on.  Checked after every call, not only at the end,
-		 * where a round trip to another node's P and back would hide.
-		 */
-		if (gort_current_node() != node) {
-			atomic_fetch_add(&l->moved, 1);	/* changed P: not countable */
-			goto out;
-		}
 	}
 	on = pages_on(obj, size, n, node, &total, &other);
 	if (on < 0) {
